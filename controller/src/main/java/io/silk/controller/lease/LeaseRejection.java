@@ -1,0 +1,41 @@
+package io.silk.controller.lease;
+
+/**
+ * A request the ledger refuses, with a message that says what to do. The gRPC layer maps the
+ * reason to a status code; the message goes to the caller as it is.
+ */
+public final class LeaseRejection extends RuntimeException {
+
+    public enum Reason {
+        /** Malformed input: INVALID_ARGUMENT. */
+        INVALID,
+        /** Renew of a lease that disagrees with the database: FAILED_PRECONDITION, not retriable. */
+        MISMATCH,
+        /** No free subnet and nothing expired to reclaim: RESOURCE_EXHAUSTED. */
+        EXHAUSTED,
+        /** The caller may not touch this lease: PERMISSION_DENIED. */
+        FORBIDDEN,
+        /** No usable client certificate: UNAUTHENTICATED. */
+        UNAUTHENTICATED
+    }
+
+    private final Reason reason;
+
+    public LeaseRejection(Reason reason, String message) {
+        super(message, null, false, false);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+
+    public static LeaseRejection invalid(String message) {
+        return new LeaseRejection(Reason.INVALID, message);
+    }
+
+    /** The same rejection with context in front: "acquire lease for cell 10.0.0.5: ...". */
+    public LeaseRejection in(String context) {
+        return new LeaseRejection(reason, context + ": " + getMessage());
+    }
+}
