@@ -33,6 +33,8 @@ import org.springframework.transaction.TransactionSystemException;
 public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(LeaseGrpcEndpoint.class);
+    private static final long OUTAGE_LOG_INTERVAL_NANOS = 10_000_000_000L;
+    private static volatile long lastOutageLog = System.nanoTime() - OUTAGE_LOG_INTERVAL_NANOS - 1;
 
     private final LeaseLedger ledger;
     private final LeaseChangeFeed feed;
@@ -117,7 +119,12 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
             return;
         } catch (CannotCreateTransactionException | DataAccessResourceFailureException
                  | TransientDataAccessException | TransactionSystemException e) {
-            log.warn("database unavailable: {}", e.getMostSpecificCause().getMessage());
+            long now = System.nanoTime();
+            long last = lastOutageLog;
+            if (now - last > OUTAGE_LOG_INTERVAL_NANOS) {
+                lastOutageLog = now;
+                log.warn("database unavailable, callers told to retry: {}", e.getMostSpecificCause().getMessage());
+            }
             out.onError(Status.UNAVAILABLE.withDescription("database unavailable; retry with backoff ("
                     + e.getMostSpecificCause().getMessage() + ")").asRuntimeException());
             return;

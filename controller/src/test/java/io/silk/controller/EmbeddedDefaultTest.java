@@ -1,0 +1,37 @@
+package io.silk.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.silk.controller.testing.ControllerReplica;
+import io.silk.controller.testing.TestPki;
+import io.silk.proto.v1.AcquireRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** With no datasource configured the controller runs its own PostgreSQL, and its data survives restarts. */
+class EmbeddedDefaultTest {
+
+    @Test
+    void embeddedDatabaseKeepsLeasesAcrossRestarts() throws Exception {
+        Path dataDir = Files.createTempDirectory("silk-embedded-default");
+        Map<String, Object> props = Map.of(
+                "silk.controller.embedded-database.data-dir", dataDir.toString(),
+                "spring.grpc.server.port", 0,
+                "server.port", 0,
+                "silk.controller.tls.certificate", TestPki.serverCertificate().toString(),
+                "silk.controller.tls.private-key", TestPki.serverKey().toString(),
+                "silk.controller.tls.trust", TestPki.ca().toString());
+        String subnet;
+        try (var replica = ControllerReplica.start(props)) {
+            subnet = replica.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.8.0.1").build())
+                    .getLease().getOverlaySubnet();
+        }
+        assertThat(dataDir.resolve("PG_VERSION")).exists();
+        try (var replica = ControllerReplica.start(props)) {
+            assertThat(replica.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.8.0.1").build())
+                    .getLease().getOverlaySubnet()).isEqualTo(subnet);
+        }
+    }
+}

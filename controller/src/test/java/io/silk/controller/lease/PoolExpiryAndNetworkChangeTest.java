@@ -1,0 +1,100 @@
+package io.silk.controller.lease;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.silk.controller.testing.ControllerReplica;
+import io.silk.controller.testing.TestPki;
+import io.silk.controller.testing.TestPostgres;
+import io.silk.controller.testing.WatchClient;
+import io.silk.proto.v1.AcquireRequest;
+import io.silk.proto.v1.Lease;
+import io.silk.proto.v1.LeaseEvent;
+import io.silk.proto.v1.LeaseServiceGrpc.LeaseServiceBlockingStub;
+import io.silk.proto.v1.ReleaseRequest;
+import io.silk.proto.v1.RenewRequest;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class PoolExpiryAndNetworkChangeTest {
+
+    static Lease acquire(LeaseServiceBlockingStub stub, String cell) {
+        return stub.acquire(AcquireRequest.newBuilder().setUnderlayIp(cell).build()).getLease();
+    }
+
+    static Status.Code code(Runnable call) {
+        try {
+            call.run();
+            return Status.Code.OK;
+        } catch (StatusRuntimeException e) {
+            return e.getStatus().getCode();
+        }
+    }
+
+    @Test
+    void exhaustedPoolReusesFreeSubnetsFirstThenTheOldestExpired() throws Exception {
+        // 10.9.0.0/22 in /24s: three subnets (subnet 0 is never leased).
+        try (var replica = ControllerReplica.start(TestPostgres.newDatabase(),
+                "silk.controller.lease.network=10.9.0.0/22", "silk.controller.lease.ttl=2s",
+                "silk.controller.lease.expiry-sweep-interval=100ms")) {
+            var stub = replica.operatorStub();
+            WatchClient watcher = new WatchClient();
+            watcher.watch(replica.channel(TestPki.operator()));
+
+            Lease a = acquire(stub, "10.0.0.1");
+            Thread.sleep(300);
+            Lease b = acquire(stub, "10.0.0.2");
+            Thread.sleep(300);
+            Lease c = acquire(stub, "10.0.0.3");
+            assertThat(code(() -> acquire(stub, "10.0.0.4"))).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+
+            // Expiry is an event, once per lease; expired leases stop being routable but keep their subnet.
+            watcher.awaitRoutable(java.util.Map::isEmpty, Duration.ofSeconds(5));
+            assertThat(watcher.applied().stream().filter(e -> e.getKind() == LeaseEvent.Kind.EXPIRED)
+                    .map(e -> e.getLease().getUnderlayIp())).containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.3");
+
+            // A released subnet is free, and free goes before expired.
+            stub.release(ReleaseRequest.newBuilder().setUnderlayIp("10.0.0.3").build());
+            assertThat(acquire(stub, "10.0.0.4").getOverlaySubnet()).isEqualTo(c.getOverlaySubnet());
+            // Then the oldest expired lease is reclaimed.
+            assertThat(acquire(stub, "10.0.0.5").getOverlaySubnet()).isEqualTo(a.getOverlaySubnet());
+
+            // The reclaimed cell cannot renew its old subnet: another cell holds it now.
+            assertThat(code(() -> stub.renew(RenewRequest.newBuilder().setLease(a).build())))
+                    .isEqualTo(Status.Code.FAILED_PRECONDITION);
+            // An expired lease that was not reclaimed comes back on renew, and is routable again.
+            Lease revived = stub.renew(RenewRequest.newBuilder().setLease(b).build()).getLease();
+            assertThat(revived.getOverlaySubnet()).isEqualTo(b.getOverlaySubnet());
+            watcher.awaitRoutable(m -> m.containsKey("10.0.0.2"), Duration.ofSeconds(2));
+            watcher.cancel();
+        }
+    }
+
+    @Test
+    void aChangedNetworkMovesCellsOnAcquireAndKeepsOldLeasesRenewable() throws Exception {
+        TestPostgres.Database db = TestPostgres.newDatabase();
+        Lease old;
+        try (var replica = ControllerReplica.start(db)) {
+            old = acquire(replica.operatorStub(), "10.0.0.1");
+            assertThat(old.getOverlaySubnet()).startsWith("10.255.");
+        }
+        try (var replica = ControllerReplica.start(db, "silk.controller.lease.network=10.254.0.0/16")) {
+            var stub = replica.operatorStub();
+            Lease renewed = stub.renew(RenewRequest.newBuilder().setLease(old).build()).getLease();
+            assertThat(renewed.getOverlaySubnet()).isEqualTo(old.getOverlaySubnet());
+
+            Lease moved = acquire(stub, "10.0.0.1");
+            assertThat(moved.getOverlaySubnet()).startsWith("10.254.");
+            assertThat(acquire(stub, "10.0.0.2").getOverlaySubnet()).startsWith("10.254.");
+            try (var c = db.connect(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FILTER (WHERE subnet <<= '10.254.0.0/16'),"
+                         + " count(*) FROM free_subnet")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(rs.getInt(2)).isEqualTo(253);
+            }
+        }
+    }
+}
