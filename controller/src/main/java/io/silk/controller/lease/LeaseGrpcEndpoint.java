@@ -19,6 +19,7 @@ import io.silk.proto.v1.RenewRequest;
 import io.silk.proto.v1.RenewResponse;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
+import java.time.Instant;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,13 +88,37 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
     public void list(ListRequest request, StreamObserver<ListResponse> out) {
         unary(out, () -> {
             CallerIdentity.requireAuthenticated("list leases");
-            var snapshot = feed.snapshot();
-            ListResponse.Builder b = ListResponse.newBuilder().setRevision(snapshot.revision())
-                    .setOverlayNetwork(ledger.pool().network().toString());
-            snapshot.leases().forEach(e -> b.addLeases(LeaseView.of(e).toProto()));
-            return b.build();
+            return currentList();
         });
     }
+
+    /**
+     * The List answer, rebuilt only when the feed has moved on or a listed lease has passed its
+     * TTL: with thousands of cells, building and serialising it is the expensive part of a List.
+     */
+    private ListResponse currentList() {
+        CachedList cached = cachedList;
+        if (cached != null && cached.revision() == feed.revision() && Instant.now().isBefore(cached.validUntil())) {
+            return cached.response();
+        }
+        var snapshot = feed.snapshot();
+        ListResponse.Builder b = ListResponse.newBuilder().setRevision(snapshot.revision())
+                .setOverlayNetwork(ledger.pool().network().toString());
+        Instant validUntil = Instant.MAX;
+        for (var e : snapshot.leases()) {
+            b.addLeases(LeaseView.of(e).toProto());
+            if (e.expiresAt().isBefore(validUntil)) {
+                validUntil = e.expiresAt();
+            }
+        }
+        ListResponse response = b.build();
+        cachedList = new CachedList(snapshot.revision(), validUntil, response);
+        return response;
+    }
+
+    private record CachedList(long revision, Instant validUntil, ListResponse response) {}
+
+    private volatile CachedList cachedList;
 
     @Override
     public void watch(WatchRequest request, StreamObserver<WatchResponse> out) {

@@ -54,7 +54,7 @@ public class LeaseLedger {
                             : LeaseView.of(leases.touch(cell, ttlSeconds));
                 }
                 // The network was reconfigured: this subnet is no longer offered.
-                leases.delete(cell);
+                leases.release(cell);
                 log.info("lease moved to the reconfigured network cell={} old_subnet={}", cell, lease.subnet());
             }
             String subnet = leases.takeFreeSubnet(pool.network().toString(), pool.subnetPrefix())
@@ -119,9 +119,7 @@ public class LeaseLedger {
         String cell = canonicalCell(cellText, "release lease");
         return Boolean.TRUE.equals(tx.execute(status -> {
             leases.beginWrite();
-            Optional<LeaseEventRecord> deleted = leases.delete(cell);
-            deleted.ifPresent(e -> leases.returnToPool(e.subnet()));
-            return deleted.isPresent();
+            return leases.release(cell).isPresent();
         }));
     }
 

@@ -51,17 +51,6 @@ public interface LeaseRepository extends Repository<LeaseRecord, String> {
     @Query("DELETE FROM free_subnet WHERE subnet = CAST(:subnet AS cidr)")
     int claimFreeSubnet(@Param("subnet") String subnet);
 
-    /** Gives a subnet back to the free list, if it belongs to the pool as now defined. */
-    @Modifying
-    @Query("""
-            INSERT INTO free_subnet (subnet, free_since)
-            SELECT CAST(:subnet AS cidr), now() FROM subnet_pool p
-            WHERE CAST(:subnet AS cidr) <<= p.network
-              AND masklen(CAST(:subnet AS cidr)) = p.subnet_prefix
-              AND CAST(:subnet AS cidr) <> set_masklen(p.network, p.subnet_prefix)
-            ON CONFLICT DO NOTHING""")
-    int returnToPool(@Param("subnet") String subnet);
-
     @Query("WITH l AS ("
             + " INSERT INTO lease (underlay_ip, subnet, vtep_mac, expires_at, revision)"
             + " VALUES (CAST(:cell AS inet), CAST(:subnet AS cidr), CAST(:mac AS macaddr),"
@@ -88,11 +77,21 @@ public interface LeaseRepository extends Repository<LeaseRecord, String> {
             + " RETURNING " + EVENT_COLUMNS)
     LeaseEventRecord revive(@Param("cell") String cell, @Param("ttlSeconds") double ttlSeconds);
 
-    @Query("WITH l AS (DELETE FROM lease WHERE underlay_ip = CAST(:cell AS inet) RETURNING *)"
+    /**
+     * Releases a lease: deletes it, gives its subnet back to the free list if the pool as now
+     * defined offers it (subnet 0 and other networks' subnets stay out), and writes the event.
+     */
+    @Query("WITH l AS (DELETE FROM lease WHERE underlay_ip = CAST(:cell AS inet) RETURNING *),"
+            + " freed AS ("
+            + "   INSERT INTO free_subnet (subnet, free_since)"
+            + "   SELECT l.subnet, now() FROM l, subnet_pool p"
+            + "   WHERE l.subnet <<= p.network AND masklen(l.subnet) = p.subnet_prefix"
+            + "     AND l.subnet <> set_masklen(p.network, p.subnet_prefix)"
+            + "   ON CONFLICT DO NOTHING)"
             + " INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)"
             + " SELECT nextval('lease_revision'), 'DELETED', underlay_ip, subnet, vtep_mac, expires_at FROM l"
             + " RETURNING " + EVENT_COLUMNS)
-    Optional<LeaseEventRecord> delete(@Param("cell") String cell);
+    Optional<LeaseEventRecord> release(@Param("cell") String cell);
 
     /** Deletes the lease that expired first, if any, so its subnet can go to another cell. */
     @Query("WITH victim AS ("

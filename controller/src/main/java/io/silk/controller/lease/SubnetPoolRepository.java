@@ -50,6 +50,14 @@ public interface SubnetPoolRepository extends Repository<SubnetPoolRepository.Po
             ON CONFLICT DO NOTHING""")
     int fillFreeSubnets(@Param("network") String network, @Param("prefix") int prefix, @Param("count") long count);
 
+    /**
+     * Statistics for the freshly filled free list. Without them the planner may sort the whole
+     * pool to pick one subnet (tens of ms) until autovacuum gets round to analysing it.
+     */
+    @Modifying
+    @Query("ANALYZE free_subnet")
+    void analyzeFreeSubnets();
+
     /** Only one replica compacts at a time; the others skip. */
     @Query("SELECT pg_try_advisory_xact_lock(hashtext('silk.lease_event.compaction'))")
     boolean tryLockCompaction();

@@ -41,6 +41,7 @@ public class SubnetPoolSetup implements InitializingBean {
             int dropped = pools.dropForeignFreeSubnets(network, prefix);
             int added = pools.fillFreeSubnets(network, prefix, pool.size());
             pools.define(network, prefix);
+            pools.analyzeFreeSubnets();
             log.info("subnet pool defined network={} subnet_prefix={} subnets={} free_added={} free_dropped={}",
                     network, prefix, pool.size(), added, dropped);
         });

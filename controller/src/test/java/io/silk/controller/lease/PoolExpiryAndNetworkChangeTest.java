@@ -97,4 +97,23 @@ class PoolExpiryAndNetworkChangeTest {
             }
         }
     }
+
+    @Test
+    void expiryHappensOnceAcrossReplicas() throws Exception {
+        TestPostgres.Database db = TestPostgres.newDatabase();
+        String[] fast = {"silk.controller.lease.ttl=1s", "silk.controller.lease.expiry-sweep-interval=20ms"};
+        try (var a = ControllerReplica.start(db, fast); var b = ControllerReplica.start(db, fast)) {
+            for (int i = 1; i <= 20; i++) {
+                acquire(i % 2 == 0 ? a.operatorStub() : b.operatorStub(), "10.0.3." + i);
+            }
+            Thread.sleep(2500);
+            try (var c = db.connect(); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(DISTINCT underlay_ip), count(*) FROM lease_event"
+                         + " WHERE kind = 'EXPIRED'")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(20);
+                assertThat(rs.getInt(2)).as("one EXPIRED event per lease, though both replicas sweep").isEqualTo(20);
+            }
+        }
+    }
 }

@@ -1,0 +1,87 @@
+package io.silk.controller.watch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.silk.controller.testing.ControllerReplica;
+import io.silk.controller.testing.TestPki;
+import io.silk.controller.testing.TestPostgres;
+import io.silk.controller.testing.WatchClient;
+import io.silk.proto.v1.AcquireRequest;
+import io.silk.proto.v1.LeaseEvent;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Revisions commit out of order: the feed must hold back a later revision while an earlier one
+ * may still commit, and must not wait forever for one whose transaction rolled back.
+ */
+class LeaseChangeFeedOrderingTest {
+
+    static TestPostgres.Database db;
+    static ControllerReplica replica;
+
+    @BeforeAll
+    static void start() {
+        db = TestPostgres.newDatabase();
+        replica = ControllerReplica.start(db);
+    }
+
+    @AfterAll
+    static void stop() {
+        replica.close();
+    }
+
+    /** Opens a transaction that draws a revision for a fake event and leaves it uncommitted. */
+    static Connection inFlightEvent(String cell, String subnet) throws Exception {
+        Connection c = db.connect();
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_current_xact_id()");
+            s.execute("INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)"
+                    + " VALUES (nextval('lease_revision'), 'UPSERTED', '" + cell + "', '" + subnet
+                    + "', 'ee:ee:0a:ff:32:00', now() + interval '1 hour')");
+        }
+        return c;
+    }
+
+    @Test
+    void aLaterRevisionWaitsForAnEarlierOneStillInFlight() throws Exception {
+        WatchClient watcher = new WatchClient();
+        watcher.watch(replica.channel(TestPki.operator()));
+        watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
+
+        try (Connection early = inFlightEvent("10.50.0.1", "10.255.250.0/24")) {
+            replica.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.50.0.2").build());
+            Thread.sleep(500);
+            assertThat(watcher.routable()).as("held back behind the revision in flight").doesNotContainKey("10.50.0.2");
+            early.commit();
+        }
+        watcher.awaitRoutable(m -> m.containsKey("10.50.0.1") && m.containsKey("10.50.0.2"), Duration.ofSeconds(5));
+        assertThat(watcher.applied()).extracting(e -> e.getLease().getUnderlayIp()).containsExactly("10.50.0.1", "10.50.0.2");
+        assertThat(watcher.applied()).extracting(LeaseEvent::getRevision).isSorted();
+        watcher.cancel();
+    }
+
+    @Test
+    void aRolledBackRevisionIsSkippedPromptly() throws Exception {
+        WatchClient watcher = new WatchClient();
+        watcher.watch(replica.channel(TestPki.operator()));
+        watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
+
+        try (Connection doomed = inFlightEvent("10.51.0.1", "10.255.251.0/24")) {
+            replica.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.51.0.2").build());
+            Thread.sleep(300);
+            assertThat(watcher.routable()).doesNotContainKey("10.51.0.2");
+            doomed.rollback();
+        }
+        long t0 = System.nanoTime();
+        watcher.awaitRoutable(m -> m.containsKey("10.51.0.2"), Duration.ofSeconds(5));
+        assertThat((System.nanoTime() - t0) / 1_000_000).as("ms to pass the gap").isLessThan(1000);
+        assertThat(watcher.routable()).doesNotContainKey("10.51.0.1");
+        watcher.cancel();
+    }
+}
