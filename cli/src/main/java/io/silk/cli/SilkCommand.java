@@ -111,9 +111,20 @@ public final class SilkCommand {
             return builder.sslContext(ssl.build()).build();
         }
 
-        LeaseServiceGrpc.LeaseServiceBlockingStub leases(ManagedChannel channel) {
-            return LeaseServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
+        /** Runs one call on a fresh channel, closed afterwards. */
+        <T> T call(ChannelCall<T> call) throws Exception {
+            ManagedChannel channel = open();
+            try {
+                return call.apply(channel,
+                        LeaseServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
+            } finally {
+                channel.shutdownNow();
+            }
         }
+    }
+
+    interface ChannelCall<T> {
+        T apply(ManagedChannel channel, LeaseServiceGrpc.LeaseServiceBlockingStub leases) throws Exception;
     }
 
     @Command(name = "leases", description = "List the routable leases.")
@@ -123,23 +134,18 @@ public final class SilkCommand {
 
         @Override
         public Integer call() throws Exception {
-            ManagedChannel channel = connection.open();
-            try {
-                var response = connection.leases(channel).list(ListRequest.getDefaultInstance());
-                List<Lease> leases = response.getLeasesList().stream()
-                        .sorted(Comparator.comparing(Lease::getUnderlayIp)).toList();
-                PrintWriter out = spec.commandLine().getOut();
-                out.printf("overlay network %s, revision %d, %d leases%n%n", response.getOverlayNetwork(),
-                        response.getRevision(), leases.size());
-                out.printf("%-16s %-18s %-18s %-24s%n", "underlay ip", "overlay subnet", "vtep mac", "expires");
-                for (Lease l : leases) {
-                    out.printf("%-16s %-18s %-18s %-24s%n", l.getUnderlayIp(), l.getOverlaySubnet(),
-                            l.getOverlayHardwareAddr(), Instant.ofEpochSecond(l.getExpiresAt().getSeconds()));
-                }
-                return 0;
-            } finally {
-                channel.shutdownNow();
+            var response = connection.call((ch, leases) -> leases.list(ListRequest.getDefaultInstance()));
+            List<Lease> leases = response.getLeasesList().stream()
+                    .sorted(Comparator.comparing(Lease::getUnderlayIp)).toList();
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("overlay network %s, revision %d, %d leases%n%n", response.getOverlayNetwork(),
+                    response.getRevision(), leases.size());
+            out.printf("%-16s %-18s %-18s %-24s%n", "underlay ip", "overlay subnet", "vtep mac", "expires");
+            for (Lease l : leases) {
+                out.printf("%-16s %-18s %-18s %-24s%n", l.getUnderlayIp(), l.getOverlaySubnet(),
+                        l.getOverlayHardwareAddr(), Instant.ofEpochSecond(l.getExpiresAt().getSeconds()));
             }
+            return 0;
         }
     }
 
@@ -153,15 +159,10 @@ public final class SilkCommand {
 
         @Override
         public Integer call() throws Exception {
-            ManagedChannel channel = connection.open();
-            try {
-                var r = connection.leases(channel).acquire(AcquireRequest.newBuilder().setUnderlayIp(cell).build());
-                spec.commandLine().getOut().printf("%s %s %s%n", r.getLease().getUnderlayIp(),
-                        r.getLease().getOverlaySubnet(), r.getLease().getOverlayHardwareAddr());
-                return 0;
-            } finally {
-                channel.shutdownNow();
-            }
+            Lease l = connection.call((ch, leases) ->
+                    leases.acquire(AcquireRequest.newBuilder().setUnderlayIp(cell).build()).getLease());
+            spec.commandLine().getOut().printf("%s %s %s%n", l.getUnderlayIp(), l.getOverlaySubnet(), l.getOverlayHardwareAddr());
+            return 0;
         }
     }
 
@@ -175,15 +176,10 @@ public final class SilkCommand {
 
         @Override
         public Integer call() throws Exception {
-            ManagedChannel channel = connection.open();
-            try {
-                boolean released = connection.leases(channel)
-                        .release(ReleaseRequest.newBuilder().setUnderlayIp(cell).build()).getReleased();
-                spec.commandLine().getOut().println(released ? "released " + cell : cell + " held no lease");
-                return 0;
-            } finally {
-                channel.shutdownNow();
-            }
+            boolean released = connection.call((ch, leases) ->
+                    leases.release(ReleaseRequest.newBuilder().setUnderlayIp(cell).build()).getReleased());
+            spec.commandLine().getOut().println(released ? "released " + cell : cell + " held no lease");
+            return 0;
         }
     }
 
@@ -200,8 +196,8 @@ public final class SilkCommand {
 
         @Override
         public Integer call() throws Exception {
-            ManagedChannel channel = connection.open();
-            try {
+            return connection.call((channel, unused) -> {
+                // No deadline: a watch runs until --count messages or Ctrl-C.
                 Iterator<WatchResponse> stream = LeaseServiceGrpc.newBlockingStub(channel)
                         .watch(WatchRequest.newBuilder().setFromRevision(from).build());
                 PrintWriter out = spec.commandLine().getOut();
@@ -217,9 +213,7 @@ public final class SilkCommand {
                     }
                 }
                 return 0;
-            } finally {
-                channel.shutdownNow();
-            }
+            });
         }
     }
 }
