@@ -108,4 +108,19 @@ class MutualTlsTest {
             plain.shutdownNow();
         }
     }
+
+    @Test
+    void plaintextOnlyWhenExplicitlyConfiguredAndThenEveryCallerIsTrusted() {
+        try (var dev = ControllerReplica.start(TestPostgres.newDatabase(), "silk.controller.tls.enabled=false")) {
+            ManagedChannel plain = NettyChannelBuilder.forAddress("localhost", dev.grpcPort()).usePlaintext().build();
+            try {
+                var stub = LeaseServiceGrpc.newBlockingStub(plain).withDeadlineAfter(10, TimeUnit.SECONDS);
+                Lease lease = stub.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.6.3.1").build()).getLease();
+                assertThat(stub.release(ReleaseRequest.newBuilder().setUnderlayIp(lease.getUnderlayIp()).build())
+                        .getReleased()).isTrue();
+            } finally {
+                plain.shutdownNow();
+            }
+        }
+    }
 }
