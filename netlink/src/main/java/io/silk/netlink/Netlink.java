@@ -41,6 +41,7 @@ public final class Netlink implements AutoCloseable {
     static final int RT_TABLE_MAIN = 254, RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253, RTN_UNICAST = 1;
     static final int NDA_DST = 1, NDA_LLADDR = 2;
     static final int NTF_SELF = 0x02;
+    static final int RTNH_F_ONLINK = 4;
 
     private static final int RECV_BUFFER = 1 << 20;
 
@@ -275,7 +276,9 @@ public final class Netlink implements AutoCloseable {
         var m = new NetlinkMessage(type, flags)
                 .u8(AF_INET).u8(r.prefix()).u8(0).u8(0)
                 .u8(RT_TABLE_MAIN).u8(r.protocol()).u8(r.gateway() == null ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE)
-                .u8(RTN_UNICAST).u32(0);
+                // onlink: the gateway is a remote VTEP address, reachable through the device even
+                // when it lies outside the local subnet (e.g. another overlay network).
+                .u8(RTN_UNICAST).u32(r.gateway() == null ? 0 : RTNH_F_ONLINK);
         if (r.prefix() > 0) {
             m.attr(RTA_DST, Ipv4Address.bytes(r.destination()));
         }

@@ -1,0 +1,131 @@
+package io.silk.daemon;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.silk.daemon.cni.CniHandler;
+import io.silk.daemon.cni.CniSocketServer;
+import io.silk.daemon.cni.ContainerLink;
+import io.silk.daemon.config.DaemonConfig;
+import io.silk.daemon.health.HealthServer;
+import io.silk.daemon.ipam.AddressBook;
+import io.silk.daemon.lease.ControllerClient;
+import io.silk.daemon.lease.LeaseKeeper;
+import io.silk.daemon.lease.LeaseWatcher;
+import io.silk.daemon.vtep.Overlay;
+import io.silk.netlink.Netlink;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code silk-cell-daemon run|teardown --config FILE}: one per cell, in the cell's network
+ * namespace, as root.
+ */
+@Command(name = "silk-cell-daemon", mixinStandardHelpOptions = true,
+        subcommands = {CellDaemon.Run.class, CellDaemon.Teardown.class},
+        description = "The silk cell daemon: holds the cell's lease, programs the overlay, serves the CNI plugin.")
+public final class CellDaemon {
+
+    private static final Logger log = LoggerFactory.getLogger(CellDaemon.class);
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new CellDaemon()).execute(args));
+    }
+
+    @Command(name = "run", description = "Run the daemon until SIGTERM.")
+    static final class Run implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "Daemon configuration (properties).")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            DaemonConfig cfg = DaemonConfig.load(config);
+            run(cfg);
+            return 0;
+        }
+    }
+
+    @Command(name = "teardown", description = "Retire the cell: release its lease and remove the VTEP.")
+    static final class Teardown implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "Daemon configuration (properties).")
+        Path config;
+
+        @Override
+        public Integer call() {
+            DaemonConfig cfg = DaemonConfig.load(config);
+            try (ControllerClient controller = new ControllerClient(cfg); Netlink netlink = Netlink.open()) {
+                Overlay overlay = new Overlay(netlink, cfg.vtepName());
+                new LeaseKeeper(cfg, controller, overlay, () -> 0).teardown();
+            }
+            return 0;
+        }
+    }
+
+    static void run(DaemonConfig cfg) throws Exception {
+        Files.createDirectories(cfg.stateDir());
+        enableForwarding();
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Netlink netlink = Netlink.open();
+        ControllerClient controller = new ControllerClient(cfg);
+        Overlay overlay = new Overlay(netlink, cfg.vtepName());
+        AddressBook addresses = new AddressBook(cfg.stateDir());
+        LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, addresses::size);
+        LeaseWatcher watcher = new LeaseWatcher(controller, keeper, overlay);
+        keeper.onNewLease(watcher::resync);
+
+        Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
+        Gauge.builder("silk.daemon.lease.renew.age", keeper,
+                k -> k.lastRenewed() == null ? Double.NaN : Duration.between(k.lastRenewed(), Instant.now()).toMillis() / 1000.0)
+                .baseUnit("seconds").register(metrics);
+        Gauge.builder("silk.daemon.remote.leases", watcher, LeaseWatcher::remoteCount).register(metrics);
+        Gauge.builder("silk.daemon.watch.connected", watcher, w -> w.connected() ? 1 : 0).register(metrics);
+        Gauge.builder("silk.daemon.containers", addresses, AddressBook::size).register(metrics);
+
+        keeper.establish();
+        CniHandler cni = new CniHandler(addresses, new ContainerLink(netlink),
+                () -> keeper.lease() == null ? null : new CniHandler.LeaseState(keeper.lease(), keeper.mtu()), metrics);
+        CniSocketServer socket = new CniSocketServer(cfg.cniSocket(), cni);
+        HealthServer health = new HealthServer(cfg.healthAddress(), keeper::problem,
+                () -> "\"subnet\":\"" + (keeper.lease() == null ? "" : keeper.lease().subnet()) + "\",\"watching\":"
+                        + watcher.connected() + ",\"remote_leases\":" + watcher.remoteCount()
+                        + ",\"containers\":" + addresses.size(), metrics);
+        Thread renewer = Thread.ofPlatform().name("lease-renew").daemon().start(keeper::renewLoop);
+        Thread watching = Thread.ofPlatform().name("lease-watch").daemon().start(watcher::watchLoop);
+        log.info("cell daemon running underlay_ip={} cni_socket={} health=http://{}/health", cfg.underlayIp(),
+                cfg.cniSocket(), cfg.healthAddress());
+
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // SIGTERM stops the daemon only: lease, VTEP, routes and containers stay as they are.
+            renewer.interrupt();
+            watching.interrupt();
+            try {
+                socket.close();
+            } catch (Exception ignored) {
+                // Going anyway.
+            }
+            health.close();
+            controller.close();
+            stop.countDown();
+        }));
+        stop.await();
+    }
+
+    /** The cell routes between containers and the overlay. */
+    private static void enableForwarding() {
+        try {
+            Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
+        } catch (Exception e) {
+            log.warn("could not enable IPv4 forwarding: {}", e.getMessage());
+        }
+    }
+}

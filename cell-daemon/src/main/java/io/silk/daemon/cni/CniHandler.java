@@ -1,0 +1,274 @@
+package io.silk.daemon.cni;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.silk.daemon.ipam.AddressBook;
+import io.silk.daemon.lease.HeldLease;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CNI commands, run inside the daemon: the plugin binary only forwards its environment and
+ * stdin here, so the work happens in a warm process that is also the cell's single address
+ * allocator. Results follow the version the network configuration asks for.
+ */
+public final class CniHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(CniHandler.class);
+    public static final List<String> SUPPORTED_VERSIONS = List.of("0.4.0", "1.0.0", "1.1.0");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the daemon knows about its lease: null while it holds none. */
+    public record LeaseState(HeldLease lease, int mtu) {}
+
+    public record Response(int exitCode, String stdout) {}
+
+    private final AddressBook addresses;
+    private final ContainerLink links;
+    private final Supplier<LeaseState> leaseState;
+    private final MeterRegistry metrics;
+
+    public CniHandler(AddressBook addresses, ContainerLink links, Supplier<LeaseState> leaseState, MeterRegistry metrics) {
+        this.addresses = addresses;
+        this.links = links;
+        this.leaseState = leaseState;
+        this.metrics = metrics;
+    }
+
+    public Response handle(Map<String, String> env, byte[] stdin) {
+        String command = env.getOrDefault("CNI_COMMAND", "");
+        String version = "1.1.0";
+        long start = System.nanoTime();
+        String outcome = "ok";
+        try {
+            if (command.equals("VERSION")) {
+                return ok(versionInfo(stdin));
+            }
+            JsonNode config = parse(stdin);
+            version = config.path("cniVersion").asText("");
+            if (!SUPPORTED_VERSIONS.contains(version)) {
+                throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion \"" + version + "\" is not supported",
+                        "supported: " + SUPPORTED_VERSIONS);
+            }
+            return switch (command) {
+                case "ADD" -> ok(add(env, config, version));
+                case "DEL" -> ok(del(env));
+                case "CHECK" -> ok(check(env, config));
+                case "STATUS" -> ok(status());
+                case "GC" -> ok(gc(config));
+                case "" -> throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_COMMAND is not set", "");
+                default -> throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_COMMAND \"" + command + "\" is not a CNI command",
+                        "one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+            };
+        } catch (CniError e) {
+            outcome = "error_" + e.code();
+            return error(version, e.code(), e.getMessage(), e.details());
+        } catch (RuntimeException e) {
+            outcome = "error_" + CniError.IO_FAILURE;
+            log.warn("cni {} failed: {}", command, e.toString());
+            return error(version, CniError.IO_FAILURE, command + " failed: " + e.getMessage(), "");
+        } finally {
+            metrics.timer("silk.daemon.cni.requests", "command", command, "outcome", outcome)
+                    .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private static JsonNode parse(byte[] stdin) {
+        try {
+            JsonNode n = JSON.readTree(stdin);
+            if (n == null || !n.isObject()) {
+                throw new CniError(CniError.DECODING_FAILURE, "network configuration on stdin is not a JSON object", "");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new CniError(CniError.DECODING_FAILURE, "network configuration on stdin is not valid JSON", e.getMessage());
+        }
+    }
+
+    private static String required(Map<String, String> env, String name) {
+        String v = env.get(name);
+        if (v == null || v.isEmpty()) {
+            throw new CniError(CniError.INVALID_ENVIRONMENT, name + " is not set", "the runtime must set " + name);
+        }
+        return v;
+    }
+
+    private String versionInfo(byte[] stdin) {
+        ObjectNode out = JSON.createObjectNode();
+        String asked = "1.1.0";
+        try {
+            JsonNode n = stdin.length == 0 ? null : JSON.readTree(stdin);
+            if (n != null && n.hasNonNull("cniVersion")) {
+                asked = n.get("cniVersion").asText();
+            }
+        } catch (IOException ignored) {
+            // VERSION works without a configuration.
+        }
+        out.put("cniVersion", asked);
+        ArrayNode supported = out.putArray("supportedVersions");
+        SUPPORTED_VERSIONS.forEach(supported::add);
+        return out.toString();
+    }
+
+    private LeaseState requireLease(String what) {
+        LeaseState s = leaseState.get();
+        if (s == null || s.lease() == null) {
+            throw new CniError(CniError.TRY_AGAIN_LATER, what + ": the cell holds no overlay lease yet",
+                    "the silk daemon is still acquiring its lease from the controller; retry shortly");
+        }
+        return s;
+    }
+
+    private String add(Map<String, String> env, JsonNode config, String version) {
+        String containerId = required(env, "CNI_CONTAINERID");
+        Path netns = Path.of(required(env, "CNI_NETNS"));
+        String ifname = required(env, "CNI_IFNAME");
+        if (ifname.length() > 15) {
+            throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_IFNAME \"" + ifname + "\" is longer than 15 characters", "");
+        }
+        LeaseState lease = requireLease("ADD " + containerId);
+        int mtu = lease.mtu();
+        if (config.has("mtu")) {
+            if (!config.get("mtu").canConvertToInt() || config.get("mtu").asInt() < 576 || config.get("mtu").asInt() > 65535) {
+                throw new CniError(CniError.INVALID_CONFIG, "mtu must be an integer between 576 and 65535", config.get("mtu").toString());
+            }
+            mtu = config.get("mtu").asInt();
+        }
+        if (!java.nio.file.Files.exists(netns)) {
+            throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + netns + " does not exist", "");
+        }
+        String hostIf = ContainerLink.hostInterface(containerId, ifname);
+        String app = appId(env, config);
+        AddressBook.Attachment a;
+        try {
+            a = addresses.allocate(lease.lease().subnet(), containerId, ifname, hostIf, app);
+        } catch (IllegalStateException full) {
+            throw new CniError(CniError.TRY_AGAIN_LATER, "ADD " + containerId + ": " + full.getMessage(), "");
+        }
+        try {
+            links.attach(netns, ifname, hostIf, a.ip(), mtu);
+        } catch (RuntimeException e) {
+            addresses.release(containerId, ifname);
+            throw e;
+        }
+        log.info("container attached container={} ifname={} ip={} app={}", containerId, ifname, a.ip(), app);
+        return result(version, hostIf, ifname, netns.toString(), a.ip());
+    }
+
+    /** The app (policy group) a container belongs to: runtimeConfig.appId, else CNI_ARGS SILK_APP_ID. */
+    static String appId(Map<String, String> env, JsonNode config) {
+        String fromRuntime = config.path("runtimeConfig").path("appId").asText("");
+        if (!fromRuntime.isEmpty()) {
+            return fromRuntime;
+        }
+        for (String kv : env.getOrDefault("CNI_ARGS", "").split(";")) {
+            if (kv.startsWith("SILK_APP_ID=")) {
+                return kv.substring("SILK_APP_ID=".length());
+            }
+        }
+        return "";
+    }
+
+    static String result(String version, String hostIf, String ifname, String sandbox, String ip) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("cniVersion", version);
+        ArrayNode ifs = r.putArray("interfaces");
+        ifs.addObject().put("name", hostIf).put("mac", ContainerLink.hostMac(ip));
+        ifs.addObject().put("name", ifname).put("mac", ContainerLink.containerMac(ip)).put("sandbox", sandbox);
+        ObjectNode addr = r.putArray("ips").addObject();
+        if (version.startsWith("0.")) {
+            addr.put("version", "4");
+        }
+        addr.put("address", ip + "/32").put("gateway", ContainerLink.GATEWAY).put("interface", 1);
+        r.putArray("routes").addObject().put("dst", "0.0.0.0/0").put("gw", ContainerLink.GATEWAY);
+        r.putObject("dns");
+        return r.toString();
+    }
+
+    private String del(Map<String, String> env) {
+        String containerId = required(env, "CNI_CONTAINERID");
+        String ifname = required(env, "CNI_IFNAME");
+        String netns = env.get("CNI_NETNS");
+        String hostIf = ContainerLink.hostInterface(containerId, ifname);
+        links.detach(netns == null || netns.isEmpty() ? null : Path.of(netns), ifname, hostIf);
+        addresses.release(containerId, ifname)
+                .ifPresent(a -> log.info("container detached container={} ifname={} ip={}", containerId, ifname, a.ip()));
+        return "";
+    }
+
+    private String check(Map<String, String> env, JsonNode config) {
+        String containerId = required(env, "CNI_CONTAINERID");
+        Path netns = Path.of(required(env, "CNI_NETNS"));
+        String ifname = required(env, "CNI_IFNAME");
+        requireLease("CHECK " + containerId);
+        AddressBook.Attachment a = addresses.find(containerId, ifname).orElseThrow(() -> new CniError(
+                CniError.UNKNOWN_CONTAINER, "CHECK: container " + containerId + "/" + ifname + " is not attached", ""));
+        JsonNode prev = config.path("prevResult").path("ips");
+        if (prev.isArray() && !prev.isEmpty() && !prev.get(0).path("address").asText().equals(a.ip() + "/32")) {
+            throw new CniError(CniError.INVALID_CONFIG, "CHECK: prevResult has " + prev.get(0).path("address").asText()
+                    + " but the container has " + a.ip() + "/32", "");
+        }
+        List<String> problems = links.check(netns, ifname, a.hostInterface(), a.ip());
+        if (!problems.isEmpty()) {
+            throw new CniError(CniError.IO_FAILURE, "CHECK " + containerId + ": " + String.join("; ", problems), "");
+        }
+        return "";
+    }
+
+    private String status() {
+        LeaseState s = leaseState.get();
+        if (s == null || s.lease() == null) {
+            throw new CniError(CniError.NOT_AVAILABLE, "plugin not available: the cell holds no overlay lease yet",
+                    "the silk daemon is still acquiring its lease from the controller");
+        }
+        return "";
+    }
+
+    private String gc(JsonNode config) {
+        JsonNode valid = config.path("cni.dev/valid-attachments");
+        if (!valid.isArray()) {
+            throw new CniError(CniError.INVALID_CONFIG, "GC needs cni.dev/valid-attachments (an array)", "");
+        }
+        Set<String> keep = new HashSet<>();
+        for (JsonNode v : valid) {
+            keep.add(v.path("containerID").asText() + "/" + v.path("ifname").asText());
+        }
+        int released = 0;
+        for (AddressBook.Attachment a : addresses.all()) {
+            if (!keep.contains(a.key())) {
+                links.detach(null, a.ifname(), a.hostInterface());
+                addresses.release(a.containerId(), a.ifname());
+                released++;
+            }
+        }
+        if (released > 0) {
+            log.info("cni gc released attachments={}", released);
+        }
+        return "";
+    }
+
+    private static Response ok(String stdout) {
+        return new Response(0, stdout);
+    }
+
+    static Response error(String version, int code, String message, String details) {
+        ObjectNode e = JSON.createObjectNode();
+        e.put("cniVersion", version.isEmpty() ? "1.1.0" : version);
+        e.put("code", code);
+        e.put("msg", message);
+        if (details != null && !details.isEmpty()) {
+            e.put("details", details);
+        }
+        return new Response(1, e.toString());
+    }
+}

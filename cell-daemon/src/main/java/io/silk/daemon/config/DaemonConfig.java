@@ -1,0 +1,120 @@
+package io.silk.daemon.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * The daemon's configuration, from a properties file (docs/configuration.md lists every key).
+ *
+ * @param underlayIp          this cell's underlay address: identifies the cell to the controller
+ * @param controllers         controller replicas, host:port, tried in turn
+ * @param ca                  CA bundle the controller's certificate chains to
+ * @param certificate         this cell's client certificate (names the underlay IP)
+ * @param privateKey          its PKCS#8 key
+ * @param stateDir            where the lease and the container address book survive restarts
+ * @param cniSocket           unix socket the CNI plugin talks to (created root-only)
+ * @param healthAddress       loopback host:port of /health and /metrics
+ * @param renewInterval       mean time between renews (±20 % jitter)
+ * @param callTimeout         time limit of one controller call
+ * @param partitionTolerance  how long without a successful renew before the daemon reports unhealthy
+ * @param mtu                 overlay MTU; 0 derives it: underlay MTU − 50
+ * @param vtepName            the VXLAN device
+ */
+public record DaemonConfig(
+        String underlayIp,
+        List<String> controllers,
+        Path ca,
+        Path certificate,
+        Path privateKey,
+        Path stateDir,
+        Path cniSocket,
+        String healthAddress,
+        Duration renewInterval,
+        Duration callTimeout,
+        Duration partitionTolerance,
+        int mtu,
+        String vtepName) {
+
+    public static DaemonConfig load(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("read daemon configuration " + file + ": " + e.getMessage(), e);
+        }
+        return from(p, file.toString());
+    }
+
+    public static DaemonConfig from(Properties p, String source) {
+        Lookup get = new Lookup(p, source);
+        return new DaemonConfig(
+                get.required("underlay.ip"),
+                Arrays.stream(get.required("controller.addresses").split(",")).map(String::trim)
+                        .filter(s -> !s.isEmpty()).toList(),
+                get.path("tls.ca", null),
+                get.path("tls.certificate", null),
+                get.path("tls.private-key", null),
+                get.path("state.dir", "/var/lib/silk"),
+                get.path("cni.socket", "/run/silk/cni.sock"),
+                get.optional("health.address", "127.0.0.1:9465"),
+                get.duration("lease.renew-interval", "30s"),
+                get.duration("controller.call-timeout", "5s"),
+                get.duration("lease.partition-tolerance", "168h"),
+                Integer.parseInt(get.optional("overlay.mtu", "0")),
+                get.optional("vtep.name", "silk-vtep"));
+    }
+
+    public boolean plaintext() {
+        return ca == null;
+    }
+
+    private record Lookup(Properties p, String source) {
+        String required(String key) {
+            String v = p.getProperty(key);
+            if (v == null || v.isBlank()) {
+                throw new IllegalArgumentException(source + ": " + key + " is required");
+            }
+            return v.trim();
+        }
+
+        String optional(String key, String fallback) {
+            String v = p.getProperty(key);
+            return v == null || v.isBlank() ? fallback : v.trim();
+        }
+
+        Path path(String key, String fallback) {
+            String v = optional(key, fallback);
+            return v == null ? null : Path.of(v);
+        }
+
+        Duration duration(String key, String fallback) {
+            String v = optional(key, fallback);
+            try {
+                return parseDuration(v);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(source + ": " + key + " \"" + v + "\" is not a duration (500ms, 30s, 5m, 168h)");
+            }
+        }
+    }
+
+    /** "500ms", "30s", "5m", "168h". */
+    public static Duration parseDuration(String text) {
+        String t = text.trim();
+        if (t.endsWith("ms")) {
+            return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+        }
+        long n = Long.parseLong(t.substring(0, t.length() - 1));
+        return switch (t.charAt(t.length() - 1)) {
+            case 's' -> Duration.ofSeconds(n);
+            case 'm' -> Duration.ofMinutes(n);
+            case 'h' -> Duration.ofHours(n);
+            default -> throw new IllegalArgumentException(text);
+        };
+    }
+}
