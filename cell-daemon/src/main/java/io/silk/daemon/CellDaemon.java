@@ -78,6 +78,7 @@ public final class CellDaemon {
         ControllerClient controller = new ControllerClient(cfg);
         Overlay overlay = new Overlay(netlink, cfg.vtepName());
         AddressBook addresses = new AddressBook(cfg.stateDir());
+        forgetVanishedContainers(addresses, netlink);
         LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, addresses::size);
         LeaseWatcher watcher = new LeaseWatcher(controller, keeper, overlay);
         keeper.onNewLease(watcher::resync);
@@ -118,6 +119,20 @@ public final class CellDaemon {
             stop.countDown();
         }));
         stop.await();
+    }
+
+    /**
+     * Containers deleted while the daemon was down (the plugin removes their interface itself)
+     * give their addresses back here.
+     */
+    private static void forgetVanishedContainers(AddressBook addresses, Netlink netlink) {
+        for (AddressBook.Attachment a : addresses.all()) {
+            if (netlink.link(a.hostInterface()).isEmpty()) {
+                addresses.release(a.containerId(), a.ifname());
+                log.info("released the address of a container deleted while the daemon was down container={} ip={}",
+                        a.containerId(), a.ip());
+            }
+        }
     }
 
     /** The cell routes between containers and the overlay. */

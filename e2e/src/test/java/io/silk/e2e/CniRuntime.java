@@ -44,6 +44,15 @@ public final class CniRuntime {
     /** Runs one plugin binary as a runtime would: environment plus the configuration on stdin. */
     public Run exec(String command, String type, String containerId, String netns, String ifname, JsonNode config, String cniArgs) {
         try {
+            return exec(command, type, containerId, netns, ifname, JSON.writeValueAsBytes(config), cniArgs);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The same with raw bytes on stdin, for malformed configurations. */
+    public Run exec(String command, String type, String containerId, String netns, String ifname, byte[] stdin, String cniArgs) {
+        try {
             List<String> cmd = List.of("ip", "netns", "exec", cellNs, bin.resolve(type).toString());
             ProcessBuilder pb = new ProcessBuilder(cmd);
             Map<String, String> env = pb.environment();
@@ -59,7 +68,7 @@ public final class CniRuntime {
             }
             long t0 = System.nanoTime();
             Process p = pb.start();
-            p.getOutputStream().write(JSON.writeValueAsBytes(config));
+            p.getOutputStream().write(stdin);
             p.getOutputStream().close();
             String out = new String(p.getInputStream().readAllBytes());
             String err = new String(p.getErrorStream().readAllBytes());
