@@ -162,6 +162,32 @@ class CniPluginEndToEndTest {
     }
 
     @Test
+    void gcReleasesAttachmentsTheRuntimeNoLongerKnowsAndMtuCanBeSet() throws Exception {
+        String keep = lab.container("gckeep");
+        String drop = lab.container("gcdrop");
+        JsonNode kept = runtime.add(net("1.1.0", silkConf().put("mtu", 1300)), "ctr-keep", Lab.netnsPath(keep).toString(), "eth0", null);
+        JsonNode dropped = runtime.add(net("1.1.0", silkConf()), "ctr-drop", Lab.netnsPath(drop).toString(), "eth0", null);
+        assertThat(lab.in(keep, "ip", "link", "show", "eth0").output()).contains("mtu 1300");
+        assertThat(lab.in(drop, "ip", "link", "show", "eth0").output()).contains("mtu 1450");
+
+        ObjectNode gc = config("1.1.0");
+        gc.putArray("cni.dev/valid-attachments").addObject().put("containerID", "ctr-keep").put("ifname", "eth0");
+        var r = runtime.exec("GC", "silk", "", null, "", gc, null);
+        assertThat(r.exit()).as(r.stdout()).isZero();
+        assertThat(lab.in(cell, "ip", "link", "show", dropped.get("interfaces").get(0).get("name").asText()).ok()).isFalse();
+        assertThat(lab.in(cell, "ip", "link", "show", kept.get("interfaces").get(0).get("name").asText()).ok()).isTrue();
+        // The freed address is handed out again.
+        String again = lab.container("gcagain");
+        JsonNode reused = runtime.add(net("1.1.0", silkConf()), "ctr-again", Lab.netnsPath(again).toString(), "eth0", null);
+        assertThat(reused.get("ips").get(0).get("address").asText()).isEqualTo(dropped.get("ips").get(0).get("address").asText());
+        for (String[] c : new String[][] {{"ctr-keep", keep}, {"ctr-again", again}}) {
+            runtime.del(net("1.1.0", silkConf()), c[0], Lab.netnsPath(c[1]).toString(), "eth0", null);
+            lab.removeNamespace(c[1]);
+        }
+        lab.removeNamespace(drop);
+    }
+
+    @Test
     void chainedWithBandwidthPortmapAndTuning() throws Exception {
         String ns = lab.container("chain");
         String netns = Lab.netnsPath(ns).toString();

@@ -113,4 +113,126 @@ class OverlayEndToEndTest {
         assertThat(lab.in(cellA, "bridge", "fdb", "show", "dev", "silk-vtep").output()).contains("dst " + B + " self permanent");
         assertThat(lab.in(a1, "ip", "route").output()).contains("default via 169.254.0.1 dev eth0");
     }
+
+    static String cellC;
+    static Process daemonC;
+
+    static java.time.Instant logged(String logName, String needle) throws Exception {
+        for (String line : java.nio.file.Files.readAllLines(lab.work().resolve(logName + ".log"))) {
+            if (line.contains(needle)) {
+                return java.time.Instant.parse(line.substring(3, line.indexOf(' ')));
+            }
+        }
+        throw new AssertionError(needle + " not in " + logName);
+    }
+
+    static boolean routed(String ns, String subnet) {
+        return lab.in(ns, "ip", "route", "show", subnet).output().contains("dev silk-vtep");
+    }
+
+    @Test
+    @Order(2)
+    void aThirdCellBecomesReachableWithinOneSecond() throws Exception {
+        cellC = lab.host("cellc", C);
+        daemonC = silk.daemon(cellC, C);
+        Lab.await("cell C lease", Duration.ofSeconds(30), () -> !silk.subnet(cellC).isEmpty());
+        String subnetC = silk.subnet(cellC);
+        Lab.await("route to C on A", Duration.ofSeconds(5), () -> routed(cellA, subnetC));
+        java.time.Instant routedOnA = java.time.Instant.now();
+        java.time.Instant leased = logged("daemon-" + C, "lease acquired");
+        assertThat(Duration.between(leased, routedOnA).toMillis()).as("ms from C's lease to A's route (upper bound)")
+                .isLessThan(1000);
+        Lab.await("route to C on B", Duration.ofSeconds(1), () -> routed(cellB, subnetC));
+        String baseC = subnetC.substring(0, subnetC.indexOf('/'));
+        assertThat(lab.in(a1, "ping", "-c1", "-W1", baseC).ok()).as("a1 reaches cell C's overlay address").isTrue();
+    }
+
+    @Test
+    @Order(3)
+    void aKilledDaemonKeepsItsSubnetAndItsContainersKeepWorking() throws Exception {
+        String before = silk.subnet(cellA);
+        lab.stop(daemonA, true);
+        // Meanwhile: entries someone else made on the vtep, and a stale one of the daemon's own.
+        Lab.must(lab.in(cellA, "ip", "route", "add", "10.99.0.0/24", "dev", "silk-vtep"));
+        Lab.must(lab.in(cellA, "ip", "neigh", "add", "10.255.99.9", "lladdr", "02:00:00:00:00:09", "nud", "permanent", "dev", "silk-vtep"));
+        Lab.must(lab.in(cellA, "ip", "route", "add", "10.255.250.0/24", "via", "10.255.250.0", "dev", "silk-vtep", "proto", "90", "onlink"));
+        // The data plane does not need the daemon.
+        assertThat(lab.in(a1, "ping", "-c3", "-i0.2", "-W1", ipB1).output()).contains("3 received");
+        daemonA = silk.daemon(cellA, A);
+        silk.awaitHealthy(cellA, daemonA, A);
+        assertThat(silk.subnet(cellA)).isEqualTo(before);
+        assertThat(java.nio.file.Files.readString(lab.work().resolve("daemon-" + A + ".log"))).contains("lease renewed subnet=" + before);
+        assertThat(lab.in(a1, "ping", "-c2", "-i0.2", "-W1", ipB1).output()).contains("2 received");
+        assertThat(silk.health(cellA)).contains("\"containers\":1");
+        String routes = lab.in(cellA, "ip", "route").output();
+        assertThat(routes).as("foreign route left alone").contains("10.99.0.0/24 dev silk-vtep");
+        assertThat(routes).as("stale route of its own removed").doesNotContain("10.255.250.0/24");
+        assertThat(lab.in(cellA, "ip", "neigh", "show", "dev", "silk-vtep").output()).contains("10.255.99.9 lladdr 02:00:00:00:00:09");
+    }
+
+    @Test
+    @Order(4)
+    void delSucceedsWhenTheDaemonIsGoneAndTheAddressComesBackLater() throws Exception {
+        String b2 = lab.container("b2");
+        var runtimeB = new CniRuntime(silk.cniBin(), cellB);
+        var net = network(silk.socket(B).toString());
+        runtimeB.add(net, "ctr-b2", Lab.netnsPath(b2).toString(), "eth0", null);
+        assertThat(silk.health(cellB)).contains("\"containers\":2");
+        lab.stop(daemonB, false);
+        for (var r : runtimeB.del(net, "ctr-b2", Lab.netnsPath(b2).toString(), "eth0", null)) {
+            assertThat(r.exit()).as(r.stdout()).isZero();
+        }
+        assertThat(lab.in(b2, "ip", "link", "show", "eth0").ok()).isFalse();
+        daemonB = silk.daemon(cellB, B, "lease.partition-tolerance=3s");
+        silk.awaitHealthy(cellB, daemonB, B);
+        assertThat(silk.health(cellB)).contains("\"containers\":1");
+        assertThat(lab.in(a1, "ping", "-c1", "-W1", ipB1).ok()).isTrue();
+    }
+
+    @Test
+    @Order(5)
+    void withTheControllerStoppedExistingTrafficKeepsFlowing() throws Exception {
+        lab.stop(controller, false);
+        assertThat(lab.in(a1, "ping", "-c5", "-i0.2", "-W1", ipB1).output()).contains("5 received");
+        // B tolerates 3 s without a renew, A the default 168 h: B reports why it is unhealthy, A does not.
+        Lab.await("B unhealthy", Duration.ofSeconds(15), () -> silk.health(cellB).contains("\"status\":\"DOWN\""));
+        assertThat(silk.health(cellB)).contains("no successful renew for", "partition tolerance 3s");
+        assertThat(silk.health(cellA)).contains("\"status\":\"UP\"");
+        assertThat(lab.in(b1, "ping", "-c2", "-i0.2", "-W1", ipA1).output()).contains("2 received");
+        controller = silk.controller(ctlNs);
+        Lab.await("daemons watching again", Duration.ofSeconds(20),
+                () -> silk.health(cellA).contains("\"watching\":true") && silk.health(cellB).contains("\"watching\":true"));
+        Lab.await("B healthy again", Duration.ofSeconds(20), () -> silk.health(cellB).contains("\"status\":\"UP\""));
+    }
+
+    @Test
+    @Order(6)
+    void aRetiredCellsRoutesDisappearEverywhere() throws Exception {
+        String subnetC = silk.subnet(cellC);
+        lab.stop(daemonC, false);
+        var teardown = lab.in(cellC, Lab.JAVA, "--enable-native-access=ALL-UNNAMED", "-jar",
+                Lab.ROOT.resolve("cell-daemon/target/silk-cell-daemon.jar").toString(), "teardown", "--config",
+                silk.daemonConfig(C).toString());
+        assertThat(teardown.ok()).as(teardown.output()).isTrue();
+        assertThat(lab.in(cellC, "ip", "link", "show", "silk-vtep").ok()).isFalse();
+        Lab.await("C's route gone from A and B", Duration.ofSeconds(2),
+                () -> !routed(cellA, subnetC) && !routed(cellB, subnetC));
+        assertThat(lab.in(cellA, "ip", "neigh", "show", "dev", "silk-vtep").output())
+                .doesNotContain(subnetC.substring(0, subnetC.indexOf('/')) + " ");
+        assertThat(lab.in(cellA, "bridge", "fdb", "show", "dev", "silk-vtep").output()).doesNotContain("dst " + C + " ");
+        // The others are untouched.
+        assertThat(lab.in(a1, "ping", "-c1", "-W1", ipB1).ok()).isTrue();
+    }
+
+    @Test
+    @Order(7)
+    void everythingTheTestMadeIsGoneAfterwards() {
+        List<String> made = lab.namespaces();
+        lab.close();
+        String left = Lab.sh("ip", "netns", "list").output();
+        for (String ns : made) {
+            assertThat(left).doesNotContain(ns);
+        }
+        assertThat(daemonA.isAlive() || daemonB.isAlive() || controller.isAlive()).isFalse();
+    }
 }

@@ -31,6 +31,10 @@ public final class LeaseWatcher {
     private final Overlay overlay;
     private final Map<String, RemoteLease> remotes = new HashMap<>();
     private long revision;
+    /** True once a snapshot has been applied: before that, the daemon does not know the overlay. */
+    private boolean synced;
+    /** Set for each new stream: its first message triggers a full resync against the kernel. */
+    private boolean freshStream;
     private volatile boolean connected;
     private final AtomicLong applied = new AtomicLong();
 
@@ -55,7 +59,9 @@ public final class LeaseWatcher {
     /** Re-applies everything known, e.g. after the VTEP was re-created for a new lease. */
     public synchronized void resync() {
         HeldLease self = keeper.lease();
-        if (self != null) {
+        // Before the first snapshot the known set is empty, not "no remote cells": converging to
+        // it would remove the routes a restarted daemon found in the kernel.
+        if (self != null && synced) {
             overlay.converge(self, remotes.values());
         }
     }
@@ -68,6 +74,7 @@ public final class LeaseWatcher {
             long from;
             synchronized (this) {
                 from = revision;
+                freshStream = true;
             }
             LeaseServiceGrpc.newStub(controller.channel(attempt)).watch(
                     WatchRequest.newBuilder().setFromRevision(from).build(), new StreamObserver<>() {
@@ -112,6 +119,7 @@ public final class LeaseWatcher {
     synchronized void apply(WatchResponse r) {
         HeldLease self = keeper.lease();
         if (r.getReset()) {
+            synced = true;
             remotes.clear();
             for (Lease l : r.getLeasesList()) {
                 remotes.put(l.getUnderlayIp(), remote(l));
@@ -137,6 +145,11 @@ public final class LeaseWatcher {
                 }
             }
         }
+        if (freshStream && !r.getReset() && self != null && synced) {
+            // A resumed stream: deltas caught us up; also repair anything changed in the kernel meanwhile.
+            overlay.converge(self, remotes.values());
+        }
+        freshStream = false;
         revision = Math.max(revision, r.getRevision());
         applied.incrementAndGet();
     }

@@ -44,6 +44,10 @@ public final class WatchStream implements LeaseFeedSubscriber {
         out.setOnCancelHandler(this::close);
         out.setOnReadyHandler(this::drain);
         feed.subscribe(fromRevision, this);
+        if (queued.get() == 0) {
+            // Nothing to catch up on: say so, so the client knows its stream is live and current.
+            enqueue(WatchResponse.newBuilder().setRevision(position).build());
+        }
         drain();
     }
 
