@@ -25,13 +25,15 @@ fi
 
 issue() { # name cn sans usage
   local name=$1 cn=$2 sans=$3 usage=$4
-  [ -f "$name.pem" ] && return 0
+  # Kept across runs, unless it was issued for other names.
+  if [ -f "$name.pem" ] && [ "$(cat "$name.sans" 2>/dev/null)" = "$sans" ]; then return 0; fi
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -subj "/CN=$cn" -keyout "$name-key.pem" -out "$name.csr" 2>/dev/null
   printf 'subjectAltName=%s\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$sans" "$usage" > "$name.ext"
   openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 \
     -extfile "$name.ext" -out "$name.pem" 2>/dev/null
   rm -f "$name.csr" "$name.ext"
+  echo "$sans" > "$name.sans"
 }
 
 issue server silk-controller "$server_sans" serverAuth

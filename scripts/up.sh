@@ -1,71 +1,132 @@
 #!/usr/bin/env bash
-# The main job (run through ./dev up, which finds Java 25): builds the project, issues development
-# certificates, starts the controller on an embedded PostgreSQL with mTLS, shows it answering
-# gRPC through the silk CLI, and keeps it running until Ctrl-C. Everything it makes lives in var/.
+# The main job (run through ./dev up, which finds Java 25). Needs root: it makes network namespaces.
+# Brings up, on this machine:
+#   silk-underlay  a bridge joining the hosts below (10.77.0.0/24)
+#   silk-ctl       the controller (10.77.0.100), mTLS, on an embedded PostgreSQL (data in var/)
+#   silk-cell-a    a cell (10.77.0.1) running the cell daemon
+#   silk-cell-b    a cell (10.77.0.2) running the cell daemon
+#   silk-ctr-a/b   one container per cell, attached by the silk CNI plugin
+# then shows the containers talking over the VXLAN overlay, and keeps everything up until Ctrl-C,
+# when it stops the processes it started and removes the namespaces.
 #   SILK_UP_ONCE=1 ./dev up    stop after the demonstration (used by CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
-GRPC_PORT=${SILK_GRPC_PORT:-7443}
-HTTP_PORT=${SILK_HTTP_PORT:-9464}
-mkdir -p var
+if [ "$(id -u)" != 0 ]; then
+  echo "./dev up makes network namespaces and needs root (sudo ./dev up)." >&2; exit 1
+fi
+for tool in ip bridge openssl curl; do
+  command -v "$tool" >/dev/null || { echo "./dev up needs '$tool' (Debian: iproute2, openssl, curl)" >&2; exit 1; }
+done
+
+NS=(silk-underlay silk-ctl silk-cell-a silk-cell-b silk-ctr-a silk-ctr-b)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in "${NS[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+}
+# Leftovers of a run that was killed: our own namespaces only.
+for ns in "${NS[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+trap 'echo "==> stopping and removing what this run made"; cleanup' EXIT
+trap 'exit 130' INT TERM
 
 echo "==> building (first run downloads dependencies from Maven Central)"
 ./mvnw -B -ntp -q install -DskipTests
 
-echo "==> issuing development certificates into var/pki"
-scripts/dev-pki.sh var/pki 10.0.0.1 10.0.0.2
+mkdir -p var
+echo "==> certificates (var/pki), CNI plugin (var/cni-bin)"
+scripts/dev-pki.sh var/pki --server-ip 10.77.0.100 10.77.0.1 10.77.0.2
+cni-plugin/install.sh "$root/var/cni-bin" "$JAVA_HOME"
+for p in bandwidth portmap tuning; do [ -e /usr/lib/cni/$p ] && ln -sf /usr/lib/cni/$p var/cni-bin/$p; done
 
-echo "==> starting the controller (gRPC :$GRPC_PORT, health and metrics on 127.0.0.1:$HTTP_PORT)"
-java --enable-native-access=ALL-UNNAMED -jar controller/target/silk-controller-0.1.0-SNAPSHOT.jar \
-  --spring.grpc.server.port="$GRPC_PORT" --server.port="$HTTP_PORT" \
-  --silk.controller.embedded-database.data-dir=var/controller-db \
-  --silk.controller.tls.certificate=var/pki/server.pem \
-  --silk.controller.tls.private-key=var/pki/server-key.pem \
-  --silk.controller.tls.trust=var/pki/ca.pem \
-  > var/controller.log 2>&1 &
-controller=$!
-stop() {
-  if kill -0 "$controller" 2>/dev/null; then
-    echo "==> stopping the controller (pid $controller)"
-    kill "$controller"; wait "$controller" 2>/dev/null || true
-  fi
+echo "==> network namespaces"
+ip netns add silk-underlay
+ip -n silk-underlay link set lo up
+ip -n silk-underlay link add br0 type bridge
+ip -n silk-underlay link set br0 up
+host() { # ns ip port-name
+  ip netns add "$1"; ip -n "$1" link set lo up
+  ip link add eth0 netns "$1" type veth peer name "$3" netns silk-underlay
+  ip -n silk-underlay link set "$3" master br0 up
+  ip -n "$1" addr add "$2/24" dev eth0; ip -n "$1" link set eth0 up
 }
-trap stop EXIT
-trap 'exit 130' INT TERM
+host silk-ctl 10.77.0.100 u-ctl
+host silk-cell-a 10.77.0.1 u-cell-a
+host silk-cell-b 10.77.0.2 u-cell-b
 
-for _ in $(seq 1 120); do
-  if curl -fsS "http://127.0.0.1:$HTTP_PORT/actuator/health" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$controller" 2>/dev/null; then
-    echo "the controller exited during start-up; its log (var/controller.log) ends:" >&2
-    tail -n 20 var/controller.log >&2; exit 1
-  fi
-  sleep 0.5
+JAVA="$JAVA_HOME/bin/java"
+echo "==> controller in silk-ctl (gRPC 10.77.0.100:7443; health and metrics on its 127.0.0.1:9464)"
+ip netns exec silk-ctl "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx512m \
+  -jar controller/target/silk-controller-0.1.0-SNAPSHOT.jar \
+  --spring.grpc.server.port=7443 --server.port=9464 \
+  --silk.controller.embedded-database.data-dir="$root/var/controller-db" \
+  --silk.controller.tls.certificate="$root/var/pki/server.pem" \
+  --silk.controller.tls.private-key="$root/var/pki/server-key.pem" \
+  --silk.controller.tls.trust="$root/var/pki/ca.pem" > var/controller.log 2>&1 &
+pids+=($!)
+wait_for() { # what ns url
+  for _ in $(seq 1 180); do
+    ip netns exec "$2" curl -fsS "$3" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "$1 did not become healthy; see var/*.log" >&2; exit 1
+}
+wait_for controller silk-ctl http://127.0.0.1:9464/actuator/health/readiness
+
+for cell in a b; do
+  ip=10.77.0.$([ $cell = a ] && echo 1 || echo 2)
+  mkdir -p "var/cell-$cell"
+  cat > "var/cell-$cell/daemon.properties" <<PROPS
+underlay.ip=$ip
+controller.addresses=10.77.0.100:7443
+tls.ca=$root/var/pki/ca.pem
+tls.certificate=$root/var/pki/cell-$ip.pem
+tls.private-key=$root/var/pki/cell-$ip-key.pem
+state.dir=$root/var/cell-$cell/state
+cni.socket=$root/var/cell-$cell/run/cni.sock
+health.address=127.0.0.1:9465
+lease.renew-interval=10s
+PROPS
+  echo "==> cell daemon in silk-cell-$cell ($ip)"
+  ip netns exec "silk-cell-$cell" "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx256m \
+    -jar cell-daemon/target/silk-cell-daemon.jar run --config "var/cell-$cell/daemon.properties" > "var/cell-$cell/daemon.log" 2>&1 &
+  pids+=($!)
 done
-curl -fsS "http://127.0.0.1:$HTTP_PORT/actuator/health" >/dev/null || { echo "controller not healthy after 60 s; see var/controller.log" >&2; exit 1; }
+wait_for "cell daemon a" silk-cell-a http://127.0.0.1:9465/health
+wait_for "cell daemon b" silk-cell-b http://127.0.0.1:9465/health
 
-# silk COMMAND [options]: the CLI against this controller.
-silk() { local cmd=$1; shift; java -jar cli/target/silk.jar "$cmd" --controller "localhost:$GRPC_PORT" --ca var/pki/ca.pem "$@"; }
-as_cell() { local ip=$1; shift; silk "$@" --cert "var/pki/cell-$ip.pem" --key "var/pki/cell-$ip-key.pem"; }
-as_operator() { silk "$@" --cert var/pki/operator.pem --key var/pki/operator-key.pem; }
+attach() { # cell container app
+  ip netns add "silk-ctr-$2"; ip -n "silk-ctr-$2" link set lo up
+  printf '{"cniVersion":"1.0.0","name":"silk","type":"silk","daemonSocket":"%s"}' "$root/var/cell-$1/run/cni.sock" | \
+    ip netns exec "silk-cell-$1" env CNI_COMMAND=ADD CNI_CONTAINERID="demo-$2" CNI_NETNS="/var/run/netns/silk-ctr-$2" \
+      CNI_IFNAME=eth0 CNI_PATH="$root/var/cni-bin" CNI_ARGS="SILK_APP_ID=$3" var/cni-bin/silk
+}
+echo "==> attaching one container per cell (CNI ADD)"
+result_a=$(attach a a app-frontend); echo "    silk-ctr-a: $result_a"
+result_b=$(attach b b app-backend);  echo "    silk-ctr-b: $result_b"
+ip_a=$(echo "$result_a" | sed -E 's/.*"address":"([0-9.]+)\/32".*/\1/')
+ip_b=$(echo "$result_b" | sed -E 's/.*"address":"([0-9.]+)\/32".*/\1/')
 
-echo "==> two cells acquire their leases over gRPC with their own certificates"
-as_cell 10.0.0.1 acquire-lease
-as_cell 10.0.0.2 acquire-lease
-echo "==> the operator lists the routable leases"
-as_operator leases
+echo "==> the leases, as the operator sees them"
+ip netns exec silk-ctl "$JAVA" -jar cli/target/silk.jar leases --controller 10.77.0.100:7443 --ca var/pki/ca.pem \
+  --cert var/pki/operator.pem --key var/pki/operator-key.pem
 echo
-echo "==> a cell may not release another cell's lease:"
-as_cell 10.0.0.1 release-lease --cell 10.0.0.2 || true
+echo "==> container a ($ip_a, cell a) pings container b ($ip_b, cell b) over the overlay"
+ip netns exec silk-ctr-a ping -c 3 -i 0.2 "$ip_b"
 echo
 cat <<MSG
-The controller is up (pid $controller); its data survives restarts in var/controller-db.
-Look around:
-  curl -s http://127.0.0.1:$HTTP_PORT/actuator/health
-  curl -s http://127.0.0.1:$HTTP_PORT/actuator/prometheus | grep ^silk_
-  java -jar cli/target/silk.jar --help        (SILK_CA=var/pki/ca.pem SILK_CERT=var/pki/operator.pem SILK_KEY=var/pki/operator-key.pem)
-  tail -f var/controller.log
+Everything is up. Look around (as root):
+  ip netns exec silk-ctr-a ping $ip_b
+  ip netns exec silk-cell-a ip route                     # a route per remote lease, via silk-vtep
+  ip netns exec silk-cell-a ip -d link show silk-vtep    # VXLAN, VNI 1, port 4789, GBP
+  ip netns exec silk-cell-a bridge fdb show dev silk-vtep
+  ip netns exec silk-cell-a curl -s 127.0.0.1:9465/health
+  ip netns exec silk-cell-a curl -s 127.0.0.1:9465/metrics | grep ^silk_
+  ip netns exec silk-ctl curl -s 127.0.0.1:9464/actuator/prometheus | grep ^silk_
+  logs: var/controller.log var/cell-a/daemon.log var/cell-b/daemon.log
 MSG
 if [ "${SILK_UP_ONCE:-}" = 1 ]; then exit 0; fi
-echo "Ctrl-C stops it."
-wait "$controller"
+echo "Ctrl-C stops everything and removes the namespaces."
+wait "${pids[0]}"
