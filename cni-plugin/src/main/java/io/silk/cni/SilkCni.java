@@ -33,6 +33,10 @@ public final class SilkCni {
     private SilkCni() {}
 
     public static void main(String[] args) throws IOException {
+        if ("--train".equals(args.length > 0 ? args[0] : "")) {
+            Training.run();
+            return;
+        }
         byte[] stdin = System.in.readAllBytes();
         int exit = run(System.getenv(), stdin, System.out);
         System.out.flush();
