@@ -43,20 +43,25 @@ public final class Silk {
 
     /** Starts the controller (embedded PostgreSQL, mTLS) in its namespace and waits for it. */
     public Process controller(String ns, String... extra) throws IOException {
+        return controller(ns, 7443, 9464, "controller", extra);
+    }
+
+    /** A controller replica on the given ports (several may share the namespace). */
+    public Process controller(String ns, int grpcPort, int httpPort, String logName, String... extra) throws IOException {
         List<String> cmd = new java.util.ArrayList<>(List.of(Lab.JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
                 "-jar", Lab.ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
-                "--spring.grpc.server.port=7443", "--server.port=9464",
+                "--spring.grpc.server.port=" + grpcPort, "--server.port=" + httpPort,
                 "--silk.controller.embedded-database.data-dir=" + lab.work().resolve("controller-db"),
                 "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
                 "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
                 "--silk.controller.tls.trust=" + pki.resolve("ca.pem"),
                 "--logging.structured.format.console=ecs"));
         cmd.addAll(List.of(extra));
-        Process p = lab.spawn(ns, "controller", cmd);
-        Lab.await("controller health", Duration.ofSeconds(90),
-                () -> lab.in(ns, "curl", "-fsS", "http://127.0.0.1:9464/actuator/health/readiness").ok() || !p.isAlive());
+        Process p = lab.spawn(ns, logName, cmd);
+        Lab.await(logName + " health", Duration.ofSeconds(90),
+                () -> lab.in(ns, "curl", "-fsS", "http://127.0.0.1:" + httpPort + "/actuator/health/readiness").ok() || !p.isAlive());
         if (!p.isAlive()) {
-            throw new IllegalStateException("controller exited; see " + lab.work().resolve("controller.log"));
+            throw new IllegalStateException(logName + " exited; see " + lab.work().resolve(logName + ".log"));
         }
         return p;
     }
@@ -76,7 +81,7 @@ public final class Silk {
         Path config = dir.resolve("daemon.properties");
         StringBuilder props = new StringBuilder()
                 .append("underlay.ip=").append(cellIp).append('\n')
-                .append("controller.addresses=").append(CONTROLLER_IP).append(":7443\n")
+                .append("controller.addresses=").append(CONTROLLER_IP).append(":7443,").append(CONTROLLER_IP).append(":7444\n")
                 .append("tls.ca=").append(pki.resolve("ca.pem")).append('\n')
                 .append("tls.certificate=").append(pki.resolve("cell-" + cellIp + ".pem")).append('\n')
                 .append("tls.private-key=").append(pki.resolve("cell-" + cellIp + "-key.pem")).append('\n')
