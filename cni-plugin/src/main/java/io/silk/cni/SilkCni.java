@@ -13,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The silk CNI plugin. It does almost nothing itself, on purpose: its start-up is part of every
@@ -121,11 +119,32 @@ public final class SilkCni {
     }
 
     /**
-     * A top-level string field of the configuration. A regular expression, not a JSON parser: the
-     * plugin reads only these two fields and a parser's start-up would cost every container start.
+     * The first string field of that name in the configuration. A scan, not a JSON parser (nor a
+     * regular expression): the plugin reads only two fields, and loading either would cost every
+     * container start more than the whole scan.
      */
     static String stringField(String json, String name, String fallback) {
-        Matcher m = Pattern.compile("\"" + Pattern.quote(name) + "\"\\s*:\\s*\"([^\"]*)\"").matcher(json);
-        return m.find() ? m.group(1) : fallback;
+        String key = '"' + name + '"';
+        for (int at = json.indexOf(key); at >= 0; at = json.indexOf(key, at + 1)) {
+            int i = at + key.length();
+            while (i < json.length() && Character.isWhitespace(json.charAt(i))) {
+                i++;
+            }
+            if (i >= json.length() || json.charAt(i) != ':') {
+                continue;
+            }
+            i++;
+            while (i < json.length() && Character.isWhitespace(json.charAt(i))) {
+                i++;
+            }
+            if (i >= json.length() || json.charAt(i) != '"') {
+                continue;
+            }
+            int end = json.indexOf('"', i + 1);
+            if (end > 0) {
+                return json.substring(i + 1, end);
+            }
+        }
+        return fallback;
     }
 }
