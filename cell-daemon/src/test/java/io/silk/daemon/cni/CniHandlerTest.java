@@ -1,0 +1,76 @@
+package io.silk.daemon.cni;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.silk.daemon.ipam.AddressBook;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CNI contract where it needs no kernel: versions, errors, the result's shape. */
+class CniHandlerTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    CniHandler withoutLease() {
+        return new CniHandler(new AddressBook(dir), null, () -> null, new SimpleMeterRegistry());
+    }
+
+    static JsonNode json(CniHandler.Response r) throws Exception {
+        return JSON.readTree(r.stdout());
+    }
+
+    static byte[] conf(String version) {
+        return ("{\"cniVersion\":\"" + version + "\",\"name\":\"n\",\"type\":\"silk\"}").getBytes();
+    }
+
+    @Test
+    void errorsCarryTheWellKnownCodes() throws Exception {
+        CniHandler h = withoutLease();
+        var noLease = h.handle(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c", "CNI_NETNS", "/x", "CNI_IFNAME", "eth0"), conf("1.0.0"));
+        assertThat(noLease.exitCode()).isNotZero();
+        assertThat(json(noLease).get("code").asInt()).isEqualTo(11);
+        assertThat(json(h.handle(Map.of("CNI_COMMAND", "STATUS"), conf("1.1.0"))).get("code").asInt()).isEqualTo(50);
+        assertThat(json(h.handle(Map.of("CNI_COMMAND", "ADD"), "[1]".getBytes())).get("code").asInt()).isEqualTo(6);
+        assertThat(json(h.handle(Map.of("CNI_COMMAND", "ADD"), conf("0.2.0"))).get("code").asInt()).isEqualTo(1);
+        assertThat(json(h.handle(Map.of("CNI_COMMAND", "ADD"), conf("1.0.0"))).get("msg").asText())
+                .isEqualTo("CNI_CONTAINERID is not set");
+        assertThat(json(h.handle(Map.of("CNI_COMMAND", "FROB"), conf("1.0.0"))).get("code").asInt()).isEqualTo(4);
+        var gc = h.handle(Map.of("CNI_COMMAND", "GC"), conf("1.1.0"));
+        assertThat(json(gc).get("code").asInt()).isEqualTo(7);
+    }
+
+    @Test
+    void versionNeedsNoConfiguration() throws Exception {
+        JsonNode v = json(withoutLease().handle(Map.of("CNI_COMMAND", "VERSION"), new byte[0]));
+        assertThat(v.get("supportedVersions").toString()).contains("0.4.0", "1.0.0", "1.1.0");
+    }
+
+    @Test
+    void resultShapeFollowsTheVersion() throws Exception {
+        JsonNode old = JSON.readTree(CniHandler.result("0.4.0", "s-x", "eth0", "/var/run/netns/c", "10.255.1.2"));
+        assertThat(old.at("/ips/0/version").asText()).isEqualTo("4");
+        JsonNode now = JSON.readTree(CniHandler.result("1.1.0", "s-x", "eth0", "/var/run/netns/c", "10.255.1.2"));
+        assertThat(now.at("/ips/0").has("version")).isFalse();
+        assertThat(now.at("/ips/0/address").asText()).isEqualTo("10.255.1.2/32");
+        assertThat(now.at("/ips/0/interface").asInt()).isEqualTo(1);
+        assertThat(now.at("/interfaces/1/sandbox").asText()).isEqualTo("/var/run/netns/c");
+        assertThat(now.at("/interfaces/0/mac").asText()).isEqualTo("aa:aa:0a:ff:01:02");
+        assertThat(now.at("/routes/0/gw").asText()).isEqualTo("169.254.0.1");
+    }
+
+    @Test
+    void appIdFromRuntimeConfigThenCniArgs() throws Exception {
+        JsonNode withRuntime = JSON.readTree("{\"runtimeConfig\":{\"appId\":\"app-1\"}}");
+        assertThat(CniHandler.appId(Map.of("CNI_ARGS", "SILK_APP_ID=app-2"), withRuntime)).isEqualTo("app-1");
+        assertThat(CniHandler.appId(Map.of("CNI_ARGS", "IgnoreUnknown=1;SILK_APP_ID=app-2"), JSON.readTree("{}"))).isEqualTo("app-2");
+        assertThat(CniHandler.appId(Map.of(), JSON.readTree("{}"))).isEmpty();
+    }
+}
