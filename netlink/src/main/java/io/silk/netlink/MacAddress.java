@@ -19,4 +19,12 @@ public final class MacAddress {
     public static String text(byte[] b) {
         return HEX.formatHex(b);
     }
+
+    /**
+     * Silk's MACs derived from an IPv4 address: a two-byte prefix and the four address bytes,
+     * e.g. derived("ee:ee", "10.255.17.0") = "ee:ee:0a:ff:11:00".
+     */
+    public static String derived(String prefix, String ipv4) {
+        return prefix + ":" + HEX.formatHex(Ipv4Address.bytes(ipv4));
+    }
 }

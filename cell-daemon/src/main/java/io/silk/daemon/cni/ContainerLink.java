@@ -1,6 +1,7 @@
 package io.silk.daemon.cni;
 
 import io.silk.netlink.Link;
+import io.silk.netlink.MacAddress;
 import io.silk.netlink.Neighbor;
 import io.silk.netlink.Netlink;
 import io.silk.netlink.NetlinkException;
@@ -39,17 +40,11 @@ public final class ContainerLink {
     }
 
     public static String hostMac(String ip) {
-        return mac("aa:aa", ip);
+        return MacAddress.derived("aa:aa", ip);
     }
 
     public static String containerMac(String ip) {
-        return mac("ee:ee", ip);
-    }
-
-    private static String mac(String prefix, String ip) {
-        String[] o = ip.split("\\.");
-        return String.format("%s:%02x:%02x:%02x:%02x", prefix, Integer.parseInt(o[0]), Integer.parseInt(o[1]),
-                Integer.parseInt(o[2]), Integer.parseInt(o[3]));
+        return MacAddress.derived("ee:ee", ip);
     }
 
     public void attach(Path netns, String ifname, String hostIf, String ip, int mtu) {

@@ -22,8 +22,6 @@ public record HeldLease(String underlayIp, String subnet, String vtepMac, String
 
     /** "ee:ee:" + the four bytes of the subnet base. */
     public static String vtepMacFor(String baseIp) {
-        String[] o = baseIp.split("\\.");
-        return String.format("ee:ee:%02x:%02x:%02x:%02x", Integer.parseInt(o[0]), Integer.parseInt(o[1]),
-                Integer.parseInt(o[2]), Integer.parseInt(o[3]));
+        return io.silk.netlink.MacAddress.derived("ee:ee", baseIp);
     }
 }

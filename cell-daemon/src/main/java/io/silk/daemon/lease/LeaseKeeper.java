@@ -35,6 +35,7 @@ public final class LeaseKeeper {
     private volatile int mtu;
     private volatile Instant lastRenewed;
     private volatile String problem;
+    private final Instant started = Instant.now();
     private Runnable onNewLease = () -> {};
 
     public LeaseKeeper(DaemonConfig config, ControllerClient controller, Overlay overlay, IntSupplier containers) {
@@ -70,9 +71,10 @@ public final class LeaseKeeper {
         if (problem != null) {
             return problem;
         }
-        Instant last = lastRenewed;
-        Duration since = Duration.between(last == null ? Instant.EPOCH : last, Instant.now());
-        if (last != null && since.compareTo(config.partitionTolerance()) > 0) {
+        // A daemon that started cut off counts from its start.
+        Instant last = lastRenewed != null ? lastRenewed : started;
+        Duration since = Duration.between(last, Instant.now());
+        if (since.compareTo(config.partitionTolerance()) > 0) {
             return "no successful renew for " + since.toSeconds() + "s (partition tolerance "
                     + config.partitionTolerance().toSeconds() + "s)";
         }
@@ -125,15 +127,17 @@ public final class LeaseKeeper {
             install(toHeld(r.getLease(), r.getOverlayNetwork()), "acquired");
             return true;
         } catch (StatusRuntimeException | io.github.resilience4j.circuitbreaker.CallNotPermittedException e) {
-            if (previous.isPresent() && lease == null && !ControllerClient.retriable(e)) {
-                throw e;
-            }
-            if (previous.isPresent() && lease == null) {
-                // Partition at start-up: keep serving the lease we had.
+            if (lease == null && previous.isPresent()) {
+                // Partition at start-up: keep serving the lease we had; the data plane needs no controller.
                 install(previous.get(), null);
-                log.warn("controller unreachable at start-up; keeping the lease from before subnet={}", previous.get().subnet());
+                log.warn("controller unavailable at start-up; keeping the lease from before subnet={}", previous.get().subnet());
             }
-            problem = lease == null ? "controller unreachable and no lease held: " + e.getMessage() : null;
+            boolean retriable = ControllerClient.retriable(e) || e instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+            if (lease == null) {
+                problem = "no lease: " + e.getMessage();
+            } else if (!retriable) {
+                problem = "the controller refused the lease: " + e.getMessage();
+            }
             log.warn("lease call failed, will retry: {}", e.getMessage());
             return false;
         }
@@ -164,7 +168,7 @@ public final class LeaseKeeper {
     /** Renews until interrupted: at the configured interval ±20 %, sooner while there is no lease. */
     public void renewLoop() {
         while (!Thread.currentThread().isInterrupted()) {
-            long base = lease == null || problem != null ? 1000 : config.renewInterval().toMillis();
+            long base = lease == null ? 1000 : config.renewInterval().toMillis();
             long sleep = (long) (base * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
             try {
                 Thread.sleep(sleep);
