@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.silk.cli.SilkCommand;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;

@@ -3,7 +3,7 @@ package io.silk.controller.bench;
 import io.grpc.ManagedChannel;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseServiceGrpc;

@@ -8,7 +8,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseServiceGrpc;

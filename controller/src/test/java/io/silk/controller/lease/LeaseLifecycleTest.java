@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.silk.controller.testing.ControllerReplica;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseServiceGrpc.LeaseServiceBlockingStub;

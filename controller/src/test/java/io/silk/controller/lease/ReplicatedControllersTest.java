@@ -6,7 +6,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.controller.testing.WatchClient;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.Lease;

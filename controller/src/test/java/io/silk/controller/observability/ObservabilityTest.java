@@ -12,7 +12,7 @@ import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.StreamObserver;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.proto.v1.AcquireRequest;
 import java.net.URI;
 import java.net.http.HttpClient;

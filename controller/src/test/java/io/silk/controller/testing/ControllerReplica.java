@@ -1,5 +1,6 @@
 package io.silk.controller.testing;
 
+import io.silk.testing.TestPostgres;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.controller.testing.TestPostgres;
+import io.silk.testing.TestPostgres;
 import io.silk.controller.testing.WatchClient;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.LeaseEvent;

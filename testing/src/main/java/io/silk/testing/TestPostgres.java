@@ -1,4 +1,4 @@
-package io.silk.controller.testing;
+package io.silk.testing;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;

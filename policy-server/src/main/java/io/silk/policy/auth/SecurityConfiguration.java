@@ -1,0 +1,74 @@
+package io.silk.policy.auth;
+
+import io.silk.policy.PolicyServerProperties;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.security.config.Customizer;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.oauth2.jwt.JwtDecoder;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
+
+/**
+ * OAuth2 bearer tokens (JWT; keys from spring.security.oauth2.resourceserver.jwt.jwk-set-uri or
+ * public-key-location). Scope checks happen per route ({@link Scopes}) so refusals read as
+ * cf-networking's. In local-development mode there are no tokens and every caller is an admin.
+ */
+@Configuration(proxyBeanMethods = false)
+public class SecurityConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
+
+    @Bean
+    SecurityFilterChain api(HttpSecurity http, PolicyServerProperties properties, ObjectProvider<JwtDecoder> decoder)
+            throws Exception {
+        http.csrf(c -> c.disable())
+                .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .exceptionHandling(e -> e.authenticationEntryPoint(unauthorized()).accessDeniedHandler(denied()));
+        if (properties.localDevelopment()) {
+            log.warn("silk.policy-server.local-development=true: no tokens are checked and every caller is network.admin;"
+                    + " local development only");
+            http.anonymous(a -> a.principal("local-development").authorities("SCOPE_" + Scopes.ADMIN))
+                    .authorizeHttpRequests(a -> a.anyRequest().permitAll());
+            return http.build();
+        }
+        if (decoder.getIfAvailable() == null) {
+            throw new IllegalStateException("policy server: no token verification is configured. Set "
+                    + "spring.security.oauth2.resourceserver.jwt.jwk-set-uri (or .public-key-location), or, for local "
+                    + "development only, silk.policy-server.local-development=true");
+        }
+        http.authorizeHttpRequests(a -> a
+                        .requestMatchers("/", "/health", "/actuator/health/**", "/openapi.yaml").permitAll()
+                        .anyRequest().authenticated())
+                .oauth2ResourceServer(o -> o.jwt(Customizer.withDefaults()).authenticationEntryPoint(unauthorized()));
+        return http.build();
+    }
+
+    static AuthenticationEntryPoint unauthorized() {
+        return (request, response, e) -> {
+            String header = request.getHeader("Authorization");
+            response.setHeader("WWW-Authenticate", "Bearer");
+            write(response, HttpServletResponse.SC_UNAUTHORIZED,
+                    header == null || header.isBlank() ? "missing authorization header" : "failed to verify token: " + e.getMessage());
+        };
+    }
+
+    static AccessDeniedHandler denied() {
+        return (request, response, e) -> write(response, HttpServletResponse.SC_FORBIDDEN, e.getMessage());
+    }
+
+    private static void write(HttpServletResponse response, int status, String message) throws IOException {
+        response.setStatus(status);
+        response.setContentType("application/json");
+        String escaped = message.replace("\\", "\\\\").replace("\"", "\\\"");
+        response.getWriter().write("{\"error\":\"" + escaped + "\"}");
+    }
+
+}

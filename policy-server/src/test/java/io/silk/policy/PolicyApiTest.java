@@ -1,0 +1,172 @@
+package io.silk.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** cf-networking's external API v1 against a real server and database, through real HTTP. */
+class PolicyApiTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String BASE = "/networking/v1/external";
+    static PolicyServerHarness server;
+    static String admin;
+    static String writer;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = new PolicyServerHarness("silk.policy-server.max-policies-per-source=3");
+        admin = server.token("admin-user", "network.admin");
+        writer = server.token("dev-user", "network.write");
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static String policy(String src, String dst, String protocol, int start, int end) {
+        return "{\"source\":{\"id\":\"" + src + "\"},\"destination\":{\"id\":\"" + dst + "\",\"protocol\":\"" + protocol
+                + "\",\"ports\":{\"start\":" + start + ",\"end\":" + end + "}}}";
+    }
+
+    static String policies(String... p) {
+        return "{\"policies\":[" + String.join(",", p) + "]}";
+    }
+
+    static JsonNode json(PolicyServerHarness.Reply r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void createListFilterAndDelete() throws Exception {
+        var created = server.call("POST", BASE + "/policies", admin,
+                policies(policy("app-a", "app-b", "tcp", 8080, 8080), policy("app-a", "app-c", "udp", 53, 53),
+                        policy("app-c", "app-b", "tcp", 9000, 9100)));
+        assertThat(created.status()).isEqualTo(200);
+        assertThat(created.body()).isEqualTo("{}");
+        // Idempotent.
+        assertThat(server.call("POST", BASE + "/policies", admin, policies(policy("app-a", "app-b", "tcp", 8080, 8080))).status())
+                .isEqualTo(200);
+
+        JsonNode all = json(server.call("GET", BASE + "/policies?id=app-a,app-b,app-c", admin, null));
+        assertThat(all.get("total_policies").asInt()).isEqualTo(3);
+        assertThat(all.get("policies").get(0).toString()).isEqualTo(
+                "{\"source\":{\"id\":\"app-a\"},\"destination\":{\"id\":\"app-b\",\"protocol\":\"tcp\",\"ports\":{\"start\":8080,\"end\":8080}}}");
+        assertThat(json(server.call("GET", BASE + "/policies?id=app-c", admin, null)).get("total_policies").asInt()).isEqualTo(2);
+        assertThat(json(server.call("GET", BASE + "/policies?source_id=app-a", admin, null)).get("total_policies").asInt()).isEqualTo(2);
+        assertThat(json(server.call("GET", BASE + "/policies?dest_id=app-b", admin, null)).get("total_policies").asInt()).isEqualTo(2);
+        assertThat(json(server.call("GET", BASE + "/policies?source_id=app-c&dest_id=app-b", admin, null))
+                .get("total_policies").asInt()).isEqualTo(1);
+
+        var deleted = server.call("POST", BASE + "/policies/delete", admin, policies(policy("app-a", "app-c", "udp", 53, 53),
+                policy("app-x", "app-y", "tcp", 1, 1)));
+        assertThat(deleted.status()).isEqualTo(200);
+        assertThat(json(server.call("GET", BASE + "/policies?id=app-a", admin, null)).get("total_policies").asInt()).isEqualTo(1);
+
+        try (var c = server.db.connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT kind, count(*) FROM policy_event WHERE source_id IN ('app-a', 'app-c')"
+                     + " GROUP BY kind ORDER BY kind")) {
+            rs.next();
+            assertThat(rs.getString(1) + rs.getInt(2)).isEqualTo("CREATED3");
+            rs.next();
+            assertThat(rs.getString(1) + rs.getInt(2)).isEqualTo("DELETED1");
+        }
+        server.call("POST", BASE + "/policies/delete", admin, policies(policy("app-a", "app-b", "tcp", 8080, 8080),
+                policy("app-c", "app-b", "tcp", 9000, 9100)));
+    }
+
+    @Test
+    void tagsAreSixteenBitHexAndFreedTagsAreReused() throws Exception {
+        server.call("POST", BASE + "/policies", admin, policies(policy("tag-1", "tag-2", "tcp", 80, 80)));
+        JsonNode tags = json(server.call("GET", BASE + "/tags", admin, null)).get("tags");
+        String t1 = null;
+        for (JsonNode t : tags) {
+            assertThat(t.get("tag").asText()).matches("[0-9A-F]{4}");
+            assertThat(t.get("type").asText()).isEqualTo("app");
+            if (t.get("id").asText().equals("tag-1")) {
+                t1 = t.get("tag").asText();
+            }
+        }
+        assertThat(t1).isNotNull();
+        server.call("POST", BASE + "/policies/delete", admin, policies(policy("tag-1", "tag-2", "tcp", 80, 80)));
+        assertThat(server.call("GET", BASE + "/tags", admin, null).body()).doesNotContain("tag-1");
+        server.call("POST", BASE + "/policies", admin, policies(policy("tag-3", "tag-4", "tcp", 80, 80)));
+        assertThat(json(server.call("GET", BASE + "/tags", admin, null)).toString()).contains("\"tag\":\"" + t1 + "\"");
+        server.call("POST", BASE + "/policies/delete", admin, policies(policy("tag-3", "tag-4", "tcp", 80, 80)));
+    }
+
+    @Test
+    void invalidInputGetsCfNetworkingMessages() throws Exception {
+        String[][] cases = {
+            {policies(), "mapper: validate policies: missing policies"},
+            {"{\"policies\":[{\"source\":{},\"destination\":{\"id\":\"b\",\"protocol\":\"tcp\",\"ports\":{\"start\":1,\"end\":1}}}]}",
+                "mapper: validate policies: missing source id"},
+            {policies(policy("a", "b", "icmp", 1, 1)), "mapper: validate policies: invalid destination protocol, specify either udp or tcp"},
+            {policies(policy("a", "b", "tcp", 90, 80)), "mapper: validate policies: invalid port range 90-80, start must be less than or equal to end"},
+            {policies(policy("a", "b", "tcp", 0, 80)), "mapper: validate policies: missing start port"},
+            {policies(policy("a", "b", "tcp", 80, 70000)), "mapper: validate policies: invalid end port 70000, must be in range 1-65535"},
+            {"{\"policies\":[{\"source\":{\"id\":\"a\",\"tag\":\"0001\"},\"destination\":{\"id\":\"b\",\"protocol\":\"tcp\",\"ports\":{\"start\":1,\"end\":1}}}]}",
+                "mapper: validate policies: tags may not be specified"},
+            {"{\"policies\":[{\"source\":{\"id\":\"a\"},\"destination\":{\"id\":\"b\",\"protocol\":\"tcp\",\"port\":8080}}]}",
+                "mapper: validate policies: missing start port"},
+        };
+        for (String[] c : cases) {
+            var r = server.call("POST", BASE + "/policies", admin, c[0]);
+            assertThat(r.status()).as(c[0]).isEqualTo(400);
+            assertThat(json(r).get("error").asText()).isEqualTo(c[1]);
+        }
+        var malformed = server.call("POST", BASE + "/policies", admin, "{\"policies\": [");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(json(malformed).get("error").asText()).startsWith("mapper: unmarshal json:");
+        assertThat(server.call("GET", BASE + "/policies?id=never-named", admin, null).body())
+                .isEqualTo("{\"total_policies\":0,\"policies\":[]}");
+
+        var version = server.call("GET", "/networking/v2/external/policies", admin, null);
+        assertThat(version.status()).isEqualTo(406);
+        assertThat(json(version).get("error").asText()).isEqualTo("api version 'v2' not supported");
+
+        String huge = "{\"policies\":[" + "x".repeat(11 << 20) + "]}";
+        var tooBig = server.call("POST", BASE + "/policies", admin, huge);
+        assertThat(tooBig.status()).isEqualTo(400);
+        assertThat(json(tooBig).get("error").asText()).startsWith("failed reading request body");
+    }
+
+    @Test
+    void tokensAndScopes() throws Exception {
+        var none = server.call("GET", BASE + "/policies", null, null);
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(json(none).get("error").asText()).isEqualTo("missing authorization header");
+        var forged = server.call("GET", BASE + "/policies", PolicyServerHarness.foreignToken(), null);
+        assertThat(forged.status()).isEqualTo(401);
+        assertThat(json(forged).get("error").asText()).startsWith("failed to verify token");
+
+        var reader = server.token("someone", "openid");
+        var noScope = server.call("GET", BASE + "/policies", reader, null);
+        assertThat(noScope.status()).isEqualTo(403);
+        assertThat(json(noScope).get("error").asText())
+                .isEqualTo("provided scopes [openid] do not include allowed scopes [network.admin network.write]");
+        assertThat(server.call("GET", BASE + "/policies", writer, null).status()).isEqualTo(200);
+        var writerTags = server.call("GET", BASE + "/tags", writer, null);
+        assertThat(writerTags.status()).isEqualTo(403);
+        assertThat(json(writerTags).get("error").asText()).contains("do not include allowed scopes [network.admin]");
+        assertThat(server.call("GET", "/openapi.yaml", null, null).body()).contains("url: /networking/v1/external", "/policies:");
+    }
+
+    @Test
+    void perSourceQuotaBindsNetworkWriteButNotAdmins() throws Exception {
+        assertThat(server.call("POST", BASE + "/policies", writer, policies(policy("q-src", "q-1", "tcp", 1, 1),
+                policy("q-src", "q-2", "tcp", 1, 1), policy("q-src", "q-3", "tcp", 1, 1))).status()).isEqualTo(200);
+        var over = server.call("POST", BASE + "/policies", writer, policies(policy("q-src", "q-4", "tcp", 1, 1)));
+        assertThat(over.status()).isEqualTo(403);
+        assertThat(json(over).get("error").asText()).isEqualTo("policy quota exceeded");
+        assertThat(json(server.call("GET", BASE + "/policies?source_id=q-src", admin, null)).get("total_policies").asInt()).isEqualTo(3);
+        assertThat(server.call("POST", BASE + "/policies", admin, policies(policy("q-src", "q-4", "tcp", 1, 1))).status()).isEqualTo(200);
+    }
+}
