@@ -169,4 +169,43 @@ class PolicyApiTest {
         assertThat(json(server.call("GET", BASE + "/policies?source_id=q-src", admin, null)).get("total_policies").asInt()).isEqualTo(3);
         assertThat(server.call("POST", BASE + "/policies", admin, policies(policy("q-src", "q-4", "tcp", 1, 1))).status()).isEqualTo(200);
     }
+
+    @Test
+    void egressPoliciesCidrAndRangesForAdminsOnly() throws Exception {
+        String body = "{\"egress_policies\":["
+                + "{\"source\":{\"id\":\"eg-app\"},\"destination\":{\"cidr\":\"203.0.113.0/24\",\"protocol\":\"tcp\",\"ports\":{\"start\":443,\"end\":443}}},"
+                + "{\"source\":{\"id\":\"eg-app\"},\"destination\":{\"ips\":{\"start\":\"198.51.100.10\",\"end\":\"198.51.100.20\"},\"protocol\":\"icmp\",\"icmp_type\":8}}]}";
+        assertThat(server.call("POST", BASE + "/egress_policies", writer, body).status()).isEqualTo(403);
+        var created = server.call("POST", BASE + "/egress_policies", admin, body);
+        assertThat(created.status()).as(created.body()).isEqualTo(200);
+        assertThat(server.call("POST", BASE + "/egress_policies", admin, body).status()).isEqualTo(200);
+
+        JsonNode listed = json(server.call("GET", BASE + "/egress_policies?id=eg-app", admin, null));
+        assertThat(listed.get("total_egress_policies").asInt()).isEqualTo(2);
+        assertThat(listed.get("egress_policies").get(0).toString()).isEqualTo("{\"source\":{\"id\":\"eg-app\"},"
+                + "\"destination\":{\"ips\":{\"start\":\"203.0.113.0\",\"end\":\"203.0.113.255\"},\"protocol\":\"tcp\","
+                + "\"ports\":{\"start\":443,\"end\":443}}}");
+        assertThat(server.call("GET", BASE + "/tags", admin, null).body()).contains("eg-app");
+
+        String[][] bad = {
+            {"{\"egress_policies\":[]}", "mapper: validate egress policies: missing egress policies"},
+            {"{\"egress_policies\":[{\"source\":{\"id\":\"x\"},\"destination\":{\"cidr\":\"10.0.0.0/33\",\"protocol\":\"tcp\"}}]}",
+                "mapper: validate egress policies: destination cidr \"10.0.0.0/33\" has no valid prefix length"},
+            {"{\"egress_policies\":[{\"source\":{\"id\":\"x\"},\"destination\":{\"cidr\":\"10.0.0.0/8\",\"protocol\":\"icmp\",\"ports\":{\"start\":1,\"end\":2}}}]}",
+                "mapper: validate egress policies: ports are only for tcp and udp"},
+            {"{\"egress_policies\":[{\"source\":{\"id\":\"x\"},\"destination\":{\"ips\":{\"start\":\"10.0.0.9\",\"end\":\"10.0.0.1\"},\"protocol\":\"all\"}}]}",
+                "mapper: validate egress policies: invalid ip range 10.0.0.9-10.0.0.1, start must be less than or equal to end"},
+            {"{\"egress_policies\":[{\"source\":{\"id\":\"x\"},\"destination\":{\"cidr\":\"10.0.0.0/8\",\"protocol\":\"sctp\"}}]}",
+                "mapper: validate egress policies: invalid destination protocol, specify tcp, udp, icmp or all"},
+        };
+        for (String[] c : bad) {
+            var r = server.call("POST", BASE + "/egress_policies", admin, c[0]);
+            assertThat(r.status()).as(c[0]).isEqualTo(400);
+            assertThat(json(r).get("error").asText()).isEqualTo(c[1]);
+        }
+
+        assertThat(server.call("POST", BASE + "/egress_policies/delete", admin, body).status()).isEqualTo(200);
+        assertThat(json(server.call("GET", BASE + "/egress_policies?id=eg-app", admin, null)).get("total_egress_policies").asInt()).isZero();
+        assertThat(server.call("GET", BASE + "/tags", admin, null).body()).doesNotContain("eg-app");
+    }
 }

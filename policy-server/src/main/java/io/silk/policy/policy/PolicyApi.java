@@ -3,6 +3,7 @@ package io.silk.policy.policy;
 import io.silk.policy.auth.Scopes;
 import io.silk.policy.policy.PolicyJson.Policies;
 import io.silk.policy.policy.PolicyJson.PoliciesPayload;
+import io.silk.policy.tag.AppTags;
 import io.silk.policy.web.ApiError;
 import java.util.Arrays;
 import java.util.List;
@@ -23,12 +24,14 @@ import org.springframework.web.bind.annotation.RestController;
 public class PolicyApi {
 
     private final PolicyBook book;
+    private final AppTags tags;
 
-    public PolicyApi(PolicyBook book) {
+    public PolicyApi(PolicyBook book, AppTags tags) {
         this.book = book;
+        this.tags = tags;
     }
 
-    static void supported(String version) {
+    public static void supported(String version) {
         if (!"v1".equals(version)) {
             throw new ApiError(HttpStatus.NOT_ACCEPTABLE, "api version '" + version + "' not supported");
         }
@@ -65,12 +68,12 @@ public class PolicyApi {
     public PolicyJson.Tags tags(@PathVariable String version) {
         supported(version);
         Scopes.require(Scopes.ADMIN);
-        return new PolicyJson.Tags(book.tags().stream()
+        return new PolicyJson.Tags(tags.all().stream()
                 .map(t -> new PolicyJson.Tag(t.id(), String.format(Locale.ROOT, "%04X", t.tag()), t.type())).toList());
     }
 
     /** Comma-separated ids; blanks dropped. */
-    static List<String> split(String csv) {
+    public static List<String> split(String csv) {
         if (csv == null || csv.isBlank()) {
             return List.of();
         }

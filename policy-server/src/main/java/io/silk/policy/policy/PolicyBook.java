@@ -2,6 +2,7 @@ package io.silk.policy.policy;
 
 import io.silk.policy.PolicyServerProperties;
 import io.silk.policy.policy.PolicyJson.Policy;
+import io.silk.policy.tag.AppTags;
 import io.silk.policy.web.ApiError;
 import java.sql.SQLException;
 import java.util.HashMap;
@@ -9,8 +10,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -22,15 +21,16 @@ import org.springframework.transaction.support.TransactionTemplate;
 @Service
 public class PolicyBook {
 
-    private static final Logger log = LoggerFactory.getLogger(PolicyBook.class);
     private static final int ATTEMPTS = 3;
 
     private final PolicyRepository policies;
+    private final AppTags tags;
     private final TransactionTemplate tx;
     private final int quota;
 
-    public PolicyBook(PolicyRepository policies, TransactionTemplate tx, PolicyServerProperties properties) {
+    public PolicyBook(PolicyRepository policies, AppTags tags, TransactionTemplate tx, PolicyServerProperties properties) {
         this.policies = policies;
+        this.tags = tags;
         this.tx = tx;
         this.quota = properties.maxPoliciesPerSource();
     }
@@ -56,9 +56,7 @@ public class PolicyBook {
                             }
                         });
                     }
-                    for (String app : apps) {
-                        ensureTag(app);
-                    }
+                    apps.forEach(tags::ensure);
                     for (Policy p : request) {
                         var d = p.destination();
                         policies.create(p.source().id(), d.id(), d.protocol(), d.ports().start(), d.ports().end());
@@ -72,15 +70,6 @@ public class PolicyBook {
                 }
             }
         }
-    }
-
-    private void ensureTag(String app) {
-        if (policies.tagOf(app).isPresent()) {
-            return;
-        }
-        int tag = policies.takeFreeTag().orElseThrow(() -> new ApiError(org.springframework.http.HttpStatus.INSUFFICIENT_STORAGE,
-                "all 65535 tags are in use: no new app can be named in a policy"));
-        policies.insertGroup(app, tag);
     }
 
     /** Deletes the policies (those that do not exist are skipped); frees tags no longer needed. */
@@ -97,15 +86,7 @@ public class PolicyBook {
                 }
             }
         });
-        for (String app : apps) {
-            try {
-                tx.execute(status -> policies.releaseGroupIfUnused(app))
-                        .ifPresent(tag -> log.info("tag freed app={} tag={}", app, tag));
-            } catch (DataIntegrityViolationException raced) {
-                // A concurrent create named the app again: it keeps its tag.
-                log.debug("tag of {} still in use", app);
-            }
-        }
+        tags.releaseUnused(apps);
     }
 
     /** The cf-networking filters: id (source or destination), else source_id and/or dest_id. */
@@ -123,10 +104,6 @@ public class PolicyBook {
             return policies.findByDestinations(destIds);
         }
         return policies.findAll();
-    }
-
-    public List<PolicyRepository.TagRow> tags() {
-        return policies.tags();
     }
 
     private static String sqlState(Throwable e) {

@@ -3,7 +3,6 @@ package io.silk.policy.policy;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import org.springframework.data.jdbc.repository.query.Modifying;
 import org.springframework.data.jdbc.repository.query.Query;
 import org.springframework.data.repository.Repository;
 import org.springframework.data.repository.query.Param;
@@ -16,25 +15,6 @@ public interface PolicyRepository extends Repository<PolicyRecord, Long> {
     /** Gives the transaction its xid before a revision is drawn (see the controller's LeaseChangeFeed). */
     @Query("SELECT pg_current_xact_id()::text")
     String beginWrite();
-
-    @Query("SELECT tag FROM app_group WHERE id = :id")
-    Optional<Integer> tagOf(@Param("id") String id);
-
-    /** The lowest free tag; SKIP LOCKED so concurrent writers never queue on one row. */
-    @Query("DELETE FROM free_tag WHERE tag = (SELECT tag FROM free_tag ORDER BY tag LIMIT 1 FOR UPDATE SKIP LOCKED)"
-            + " RETURNING tag")
-    Optional<Integer> takeFreeTag();
-
-    @Modifying
-    @Query("INSERT INTO app_group (id, tag) VALUES (:id, :tag)")
-    int insertGroup(@Param("id") String id, @Param("tag") int tag);
-
-    /** Frees an app's tag when nothing names the app any more; returns the tag freed. */
-    @Query("WITH g AS (DELETE FROM app_group WHERE id = :id"
-            + "   AND NOT EXISTS (SELECT 1 FROM policy WHERE source_id = :id OR destination_id = :id)"
-            + "   AND NOT EXISTS (SELECT 1 FROM egress_policy WHERE source_id = :id) RETURNING tag)"
-            + " INSERT INTO free_tag (tag) SELECT tag FROM g RETURNING tag")
-    Optional<Integer> releaseGroupIfUnused(@Param("id") String id);
 
     @Query("SELECT count(*) FROM policy WHERE source_id = :id")
     long countBySource(@Param("id") String id);
@@ -78,8 +58,4 @@ public interface PolicyRepository extends Repository<PolicyRecord, Long> {
     List<PolicyRecord> findBySourcesAndDestinations(@Param("sources") Collection<String> sources,
             @Param("destinations") Collection<String> destinations);
 
-    record TagRow(String id, int tag, String type) {}
-
-    @Query("SELECT id, tag, type FROM app_group ORDER BY tag")
-    List<TagRow> tags();
 }
