@@ -29,14 +29,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code silk}: the operator's command line. Exit codes: 0 done, 1 refused by the controller
- * (bad input, permission, mismatch, exhausted), 2 usage error, 3 controller or database
- * unavailable (retry later).
+ * {@code silk}: the operator's command line, for leases (gRPC, to the controller) and network
+ * policies (REST, to the policy server). Exit codes: 0 done, 1 refused (bad input, permission,
+ * mismatch, exhausted, quota), 2 usage error, 3 controller, policy server or database unavailable
+ * (retry later).
  */
 @Command(name = "silk", mixinStandardHelpOptions = true, version = "silk 0.1.0",
         description = "Operate a silk overlay network.",
         subcommands = {SilkCommand.Leases.class, SilkCommand.AcquireLease.class, SilkCommand.ReleaseLease.class,
-                SilkCommand.WatchLeases.class})
+                SilkCommand.WatchLeases.class, PolicyCommands.Add.class, PolicyCommands.Remove.class,
+                PolicyCommands.ListPolicies.class, PolicyCommands.AddEgress.class, PolicyCommands.RemoveEgress.class,
+                PolicyCommands.ListEgress.class, PolicyCommands.Apply.class})
 public final class SilkCommand {
 
     public static final int REFUSED = 1;
@@ -57,6 +60,10 @@ public final class SilkCommand {
                     case UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED -> UNAVAILABLE;
                     default -> REFUSED;
                 };
+            }
+            if (e instanceof PolicyClient.ApiFailure f) {
+                cmd.getErr().println("silk: " + f.getMessage());
+                return f.retriable ? UNAVAILABLE : REFUSED;
             }
             if (e instanceof IllegalArgumentException || e instanceof SSLException) {
                 cmd.getErr().println("silk: " + e.getMessage());
