@@ -1,0 +1,212 @@
+package io.silk.controller.feed;
+
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads an append-only event table in revision order, woken by NOTIFY (push), on a connection of
+ * its own that reconnects with backoff.
+ *
+ * <p>Revisions come from a sequence, so a transaction can commit revision 8 while 7 is still in
+ * flight. The reader never passes a missing revision until it is sure no transaction can still
+ * commit it: it notes the snapshot's xmax when it meets the gap, and skips the gap only once every
+ * transaction older than that has ended (writers take their xid before their revision). A
+ * rolled-back revision therefore costs milliseconds, never an event.
+ *
+ * @param <E> one event row
+ */
+public final class RevisionOrderedReader<E> {
+
+    /** Where events go: the position to read after, and the events to apply, in order. */
+    public interface Sink<E> {
+        long position();
+
+        void apply(List<E> events);
+    }
+
+    /** Maps the current row of the select to an event. */
+    public interface RowReader<E> {
+        E read(ResultSet rs) throws SQLException;
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(RevisionOrderedReader.class);
+    private static final int BATCH = 5000;
+    private static final int IDLE_WAIT_MS = 30_000;
+    private static final int GAP_WAIT_MS = 2;
+
+    private final String name;
+    private final String channel;
+    private final String select;
+    private final RowReader<E> rows;
+    private final ToLongFunction<E> revisionOf;
+    private final Sink<E> sink;
+    private final HikariDataSource dataSource;
+
+    private final CountDownLatch caughtUp = new CountDownLatch(1);
+    private volatile boolean running;
+    private volatile boolean connected;
+    private volatile Connection listening;
+    private Thread thread;
+
+    /** A gap met at {@code below}: skippable once the snapshot xmin passes {@code xmax}. */
+    private record Gap(long below, long xmax) {}
+
+    private Gap pendingGap;
+
+    /**
+     * @param select a query with two parameters, the revision to read after and a row limit, that
+     *               returns events in revision order
+     */
+    public RevisionOrderedReader(String name, String channel, String select, RowReader<E> rows, ToLongFunction<E> revisionOf,
+            Sink<E> sink, HikariDataSource dataSource) {
+        this.name = name;
+        this.channel = channel;
+        this.select = select;
+        this.rows = rows;
+        this.revisionOf = revisionOf;
+        this.sink = sink;
+        this.dataSource = dataSource;
+    }
+
+    public void start() {
+        running = true;
+        thread = Thread.ofPlatform().name(name).daemon().start(this::run);
+    }
+
+    public void stop() {
+        running = false;
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+        // Closing the connection ends a read blocked waiting for a NOTIFY.
+        Connection db = listening;
+        if (db != null) {
+            try {
+                db.close();
+            } catch (SQLException ignored) {
+                // Closing anyway.
+            }
+        }
+    }
+
+    public boolean connected() {
+        return connected;
+    }
+
+    /** Waits until the reader has read the whole table once; false on timeout. */
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void run() {
+        long backoffMs = 100;
+        while (running) {
+            try (Connection db = DriverManager.getConnection(dataSource.getJdbcUrl(), dataSource.getUsername(),
+                    dataSource.getPassword())) {
+                listening = db;
+                db.setAutoCommit(true);
+                try (Statement s = db.createStatement()) {
+                    s.execute("LISTEN " + channel);
+                }
+                if (!connected) {
+                    log.info("{} connected revision={}", name, sink.position());
+                }
+                connected = true;
+                backoffMs = 100;
+                PGConnection pg = db.unwrap(PGConnection.class);
+                while (running) {
+                    boolean more = readOnce(db);
+                    if (!more) {
+                        caughtUp.countDown();
+                    }
+                    if (more && pendingGap == null) {
+                        continue;
+                    }
+                    // Blocks until a NOTIFY arrives; the idle timeout doubles as a liveness check.
+                    pg.getNotifications(pendingGap != null ? GAP_WAIT_MS : IDLE_WAIT_MS);
+                }
+            } catch (SQLException e) {
+                if (!running) {
+                    return;
+                }
+                if (connected) {
+                    log.warn("{} lost the database, reconnecting: {}", name, e.getMessage());
+                }
+                connected = false;
+                try {
+                    Thread.sleep(backoffMs);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                backoffMs = Math.min(backoffMs * 2, 5_000);
+            }
+        }
+    }
+
+    /** Reads and applies what is new; true when there may be more to read right away. */
+    private boolean readOnce(Connection db) throws SQLException {
+        long from = sink.position();
+        long xminNow = pendingGap != null ? snapshotBound(db, "pg_snapshot_xmin") : 0;
+        List<E> read = new ArrayList<>();
+        try (PreparedStatement q = db.prepareStatement(select)) {
+            q.setLong(1, from);
+            q.setInt(2, BATCH);
+            try (ResultSet rs = q.executeQuery()) {
+                while (rs.next()) {
+                    read.add(rows.read(rs));
+                }
+            }
+        }
+        List<E> ready = new ArrayList<>(read.size());
+        long cursor = from;
+        boolean blocked = false;
+        for (E row : read) {
+            long revision = revisionOf.applyAsLong(row);
+            if (revision != cursor + 1) {
+                boolean settled = pendingGap != null && xminNow >= pendingGap.xmax() && revision <= pendingGap.below();
+                if (!settled) {
+                    blocked = true;
+                    break;
+                }
+            }
+            ready.add(row);
+            cursor = revision;
+        }
+        if (!ready.isEmpty()) {
+            sink.apply(ready);
+        }
+        if (blocked) {
+            if (pendingGap == null || xminNow >= pendingGap.xmax()) {
+                // Every revision below the highest one seen was drawn by a transaction that
+                // already has an xid below this snapshot's xmax.
+                pendingGap = new Gap(revisionOf.applyAsLong(read.getLast()), snapshotBound(db, "pg_snapshot_xmax"));
+            }
+            return true;
+        }
+        pendingGap = null;
+        return read.size() == BATCH;
+    }
+
+    private static long snapshotBound(Connection db, String function) throws SQLException {
+        try (Statement s = db.createStatement();
+             ResultSet rs = s.executeQuery("SELECT " + function + "(pg_current_snapshot())::text")) {
+            rs.next();
+            return Long.parseLong(rs.getString(1));
+        }
+    }
+}
