@@ -131,8 +131,7 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
             out.onError(statusOf(e));
             return;
         }
-        var stream = new WatchStream((ServerCallStreamObserver<WatchResponse>) out, feed, watchQueueLimit);
-        stream.start(request.getFromRevision());
+        new WatchStream((ServerCallStreamObserver<WatchResponse>) out, feed, watchQueueLimit, request.getFromRevision()).start();
     }
 
     private static <T> void unary(StreamObserver<T> out, Supplier<T> call) {

@@ -1,64 +1,47 @@
 package io.silk.controller.watch;
 
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.silk.controller.feed.StreamOutbox;
 import io.silk.controller.lease.LeaseEventRecord;
 import io.silk.controller.lease.LeaseView;
-import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseEvent;
 import io.silk.proto.v1.WatchResponse;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
-/**
- * One Watch call: a subscriber to the change feed with its own queue, drained as gRPC flow control
- * allows. A client too slow to keep up is cut off with the revision to resume from, rather than
- * letting its backlog grow without bound.
- */
+/** One lease Watch call: a subscriber to the change feed, sending through a flow-controlled outbox. */
 public final class WatchStream implements LeaseFeedSubscriber {
 
-    private final ServerCallStreamObserver<WatchResponse> out;
     private final LeaseChangeFeed feed;
-    private final int queueLimit;
-    private final ConcurrentLinkedQueue<WatchResponse> queue = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger queued = new AtomicInteger();
-    private final AtomicInteger draining = new AtomicInteger();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    /** Set when the client must be cut off; delivered by the drainer, the only thread that writes. */
-    private volatile Status failure;
+    private final StreamOutbox<WatchResponse> outbox;
     /** The last revision queued for the client; events at or below it are not sent again. */
     private volatile long position;
-    private volatile long sentRevision;
+    /** Set once a snapshot or a backlog was queued: then no "you are current" message is needed. */
+    private volatile boolean caughtUpSent;
 
-    public WatchStream(ServerCallStreamObserver<WatchResponse> out, LeaseChangeFeed feed, int queueLimit) {
-        this.out = out;
+    public WatchStream(ServerCallStreamObserver<WatchResponse> out, LeaseChangeFeed feed, int queueLimit, long fromRevision) {
         this.feed = feed;
-        this.queueLimit = queueLimit;
+        this.position = fromRevision;
+        this.outbox = new StreamOutbox<>(out, queueLimit, fromRevision, WatchResponse::getRevision, () -> feed.unsubscribe(this));
     }
 
-    public void start(long fromRevision) {
-        position = fromRevision;
-        sentRevision = fromRevision;
-        out.setOnCancelHandler(this::close);
-        out.setOnReadyHandler(this::drain);
-        feed.subscribe(fromRevision, this);
-        if (queued.get() == 0) {
+    public void start() {
+        feed.subscribe(position, this);
+        if (!caughtUpSent) {
             // Nothing to catch up on: say so, so the client knows its stream is live and current.
-            enqueue(WatchResponse.newBuilder().setRevision(position).build());
+            outbox.send(WatchResponse.newBuilder().setRevision(position).build());
         }
-        drain();
+        outbox.drain();
     }
 
     @Override
     public void reset(List<LeaseEventRecord> routable, long revision) {
         WatchResponse.Builder b = WatchResponse.newBuilder().setReset(true).setRevision(revision);
         for (LeaseEventRecord e : routable) {
-            b.addLeases(lease(e));
+            b.addLeases(LeaseView.of(e).toProto());
         }
         position = revision;
-        enqueue(b.build());
+        caughtUpSent = true;
+        outbox.send(b.build());
     }
 
     @Override
@@ -70,75 +53,14 @@ public final class WatchStream implements LeaseFeedSubscriber {
                 continue;
             }
             b.addEvents(LeaseEvent.newBuilder().setKind(LeaseEvent.Kind.valueOf(e.kind()))
-                    .setLease(lease(e)).setRevision(e.revision()));
+                    .setLease(LeaseView.of(e).toProto()).setRevision(e.revision()));
             last = e.revision();
         }
         if (b.getEventsCount() == 0) {
             return;
         }
         position = last;
-        enqueue(b.setRevision(last).build());
-    }
-
-    private void enqueue(WatchResponse response) {
-        if (closed.get()) {
-            return;
-        }
-        if (queued.incrementAndGet() > queueLimit) {
-            failure = Status.UNAVAILABLE.withDescription("watch fell behind by more than " + queueLimit
-                    + " messages; resume from revision " + sentRevision);
-        } else {
-            queue.add(response);
-        }
-        drain();
-    }
-
-    /** Sends while the transport is ready; one drainer at a time, never re-entrant. */
-    private void drain() {
-        if (draining.getAndIncrement() != 0) {
-            return;
-        }
-        do {
-            if (failure != null) {
-                fail(failure);
-            }
-            while (!closed.get() && out.isReady()) {
-                WatchResponse next = queue.poll();
-                if (next == null) {
-                    break;
-                }
-                queued.decrementAndGet();
-                try {
-                    out.onNext(next);
-                    sentRevision = next.getRevision();
-                } catch (RuntimeException e) {
-                    close();
-                    return;
-                }
-            }
-        } while (draining.decrementAndGet() != 0);
-    }
-
-    private void fail(Status status) {
-        if (closed.compareAndSet(false, true)) {
-            feed.unsubscribe(this);
-            queue.clear();
-            try {
-                out.onError(status.asRuntimeException());
-            } catch (RuntimeException ignored) {
-                // The call is already gone.
-            }
-        }
-    }
-
-    private void close() {
-        if (closed.compareAndSet(false, true)) {
-            feed.unsubscribe(this);
-            queue.clear();
-        }
-    }
-
-    private static Lease lease(LeaseEventRecord e) {
-        return LeaseView.of(e).toProto();
+        caughtUpSent = true;
+        outbox.send(b.setRevision(last).build());
     }
 }

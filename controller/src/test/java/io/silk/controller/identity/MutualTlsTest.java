@@ -111,7 +111,10 @@ class MutualTlsTest {
 
     @Test
     void plaintextOnlyWhenExplicitlyConfiguredAndThenEveryCallerIsTrusted() {
-        try (var dev = ControllerReplica.start(TestPostgres.newDatabase(), "silk.controller.tls.enabled=false")) {
+        // No certificate files at all: with TLS off none are needed.
+        try (var dev = ControllerReplica.start(TestPostgres.newDatabase(), "silk.controller.tls.enabled=false",
+                "silk.controller.tls.certificate=/nonexistent/server.pem", "silk.controller.tls.private-key=/nonexistent/key.pem",
+                "silk.controller.tls.trust=/nonexistent/ca.pem")) {
             ManagedChannel plain = NettyChannelBuilder.forAddress("localhost", dev.grpcPort()).usePlaintext().build();
             try {
                 var stub = LeaseServiceGrpc.newBlockingStub(plain).withDeadlineAfter(10, TimeUnit.SECONDS);

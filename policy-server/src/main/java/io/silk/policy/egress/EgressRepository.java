@@ -24,7 +24,8 @@ public interface EgressRepository extends Repository<EgressRepository.EgressReco
             + " icmp_type, icmp_code";
 
     String DETAIL = "jsonb_build_object('protocol', protocol, 'start_ip', host(start_ip), 'end_ip', host(end_ip),"
-            + " 'start_port', start_port, 'end_port', end_port, 'icmp_type', icmp_type, 'icmp_code', icmp_code)";
+            + " 'start_port', start_port, 'end_port', end_port, 'icmp_type', icmp_type, 'icmp_code', icmp_code,"
+            + " 'source_tag', (SELECT tag FROM app_group WHERE id = source_id))";
 
     String SAME = "source_id = :source AND protocol = :protocol AND start_ip = CAST(:startIp AS inet)"
             + " AND end_ip = CAST(:endIp AS inet) AND start_port IS NOT DISTINCT FROM CAST(:startPort AS integer)"
