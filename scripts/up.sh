@@ -88,6 +88,8 @@ state.dir=$root/var/cell-$cell/state
 cni.socket=$root/var/cell-$cell/run/cni.sock
 health.address=127.0.0.1:9465
 lease.renew-interval=10s
+# The main job runs no policy server yet, so no policy is enforced: containers reach each other freely.
+policy.enforce=false
 PROPS
   echo "==> cell daemon in silk-cell-$cell ($ip)"
   ip netns exec "silk-cell-$cell" "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx256m \

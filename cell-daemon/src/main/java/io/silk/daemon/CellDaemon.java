@@ -12,6 +12,8 @@ import io.silk.daemon.ipam.AddressBook;
 import io.silk.daemon.lease.ControllerClient;
 import io.silk.daemon.lease.LeaseKeeper;
 import io.silk.daemon.lease.LeaseWatcher;
+import io.silk.daemon.policy.Iptables;
+import io.silk.daemon.policy.PolicyWatcher;
 import io.silk.daemon.vtep.Overlay;
 import io.silk.netlink.Netlink;
 import java.nio.file.Files;
@@ -81,7 +83,13 @@ public final class CellDaemon {
         forgetVanishedContainers(addresses, netlink);
         LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, addresses::size);
         LeaseWatcher watcher = new LeaseWatcher(controller, keeper, overlay);
-        keeper.onNewLease(watcher::resync);
+        PolicyWatcher policies = new PolicyWatcher(controller, addresses, keeper, new Iptables(), cfg.logDenied());
+        keeper.onNewLease(() -> {
+            watcher.resync();
+            if (cfg.enforcePolicy()) {
+                policies.containersChanged();
+            }
+        });
 
         Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
         Gauge.builder("silk.daemon.lease.renew.age", keeper,
@@ -92,15 +100,27 @@ public final class CellDaemon {
         Gauge.builder("silk.daemon.containers", addresses, AddressBook::size).register(metrics);
 
         keeper.establish();
+        if (cfg.enforcePolicy()) {
+            policies.prepare();
+        } else {
+            log.warn("policy.enforce=false: no network policy is enforced on this cell; all overlay traffic flows");
+        }
         CniHandler cni = new CniHandler(addresses, new ContainerLink(netlink),
                 () -> keeper.lease() == null ? null : new CniHandler.LeaseState(keeper.lease(), keeper.mtu()), metrics);
+        if (cfg.enforcePolicy()) {
+            cni.onContainersChanged(policies::containersChanged);
+        }
+        Gauge.builder("silk.daemon.policy.watch.connected", policies, p -> p.connected() ? 1 : 0).register(metrics);
         CniSocketServer socket = new CniSocketServer(cfg.cniSocket(), cni);
         HealthServer health = new HealthServer(cfg.healthAddress(), keeper::problem,
                 () -> "\"subnet\":\"" + (keeper.lease() == null ? "" : keeper.lease().subnet()) + "\",\"watching\":"
                         + watcher.connected() + ",\"remote_leases\":" + watcher.remoteCount()
-                        + ",\"containers\":" + addresses.size(), metrics);
+                        + ",\"containers\":" + addresses.size() + ",\"policies_watching\":" + policies.connected(), metrics);
         Thread renewer = Thread.ofPlatform().name("lease-renew").daemon().start(keeper::renewLoop);
         Thread watching = Thread.ofPlatform().name("lease-watch").daemon().start(watcher::watchLoop);
+        Thread policyWatching = cfg.enforcePolicy()
+                ? Thread.ofPlatform().name("policy-watch").daemon().start(policies::watchLoop)
+                : Thread.ofPlatform().unstarted(() -> {});
         log.info("cell daemon running underlay_ip={} cni_socket={} health=http://{}/health", cfg.underlayIp(),
                 cfg.cniSocket(), cfg.healthAddress());
 
@@ -109,6 +129,7 @@ public final class CellDaemon {
             // SIGTERM stops the daemon only: lease, VTEP, routes and containers stay as they are.
             renewer.interrupt();
             watching.interrupt();
+            policyWatching.interrupt();
             try {
                 socket.close();
             } catch (Exception ignored) {

@@ -89,6 +89,10 @@ public final class Silk {
                 .append("cni.socket=").append(socket(cellIp)).append('\n')
                 .append("health.address=127.0.0.1:9465\n")
                 .append("lease.renew-interval=2s\n");
+        if (!List.of(extraProperties).stream().anyMatch(p -> p.startsWith("policy.enforce="))) {
+            // The overlay tests run no policy server: connectivity, not policy, is under test there.
+            props.append("policy.enforce=false\n");
+        }
         for (String p : extraProperties) {
             props.append(p).append('\n');
         }

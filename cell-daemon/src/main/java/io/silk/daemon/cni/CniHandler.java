@@ -37,12 +37,18 @@ public final class CniHandler {
     private final ContainerLink links;
     private final Supplier<LeaseState> leaseState;
     private final MeterRegistry metrics;
+    private volatile Runnable onContainersChanged = () -> {};
 
     public CniHandler(AddressBook addresses, ContainerLink links, Supplier<LeaseState> leaseState, MeterRegistry metrics) {
         this.addresses = addresses;
         this.links = links;
         this.leaseState = leaseState;
         this.metrics = metrics;
+    }
+
+    /** Called after an attachment came or went (the policy rules follow the containers). */
+    public void onContainersChanged(Runnable r) {
+        this.onContainersChanged = r;
     }
 
     public Response handle(Map<String, String> env, byte[] stdin) {
@@ -61,11 +67,11 @@ public final class CniHandler {
                         "supported: " + SUPPORTED_VERSIONS);
             }
             return switch (command) {
-                case "ADD" -> ok(add(env, config, version));
-                case "DEL" -> ok(del(env));
+                case "ADD" -> ok(changed(add(env, config, version)));
+                case "DEL" -> ok(changed(del(env)));
                 case "CHECK" -> ok(check(env, config));
                 case "STATUS" -> ok(status());
-                case "GC" -> ok(gc(config));
+                case "GC" -> ok(changed(gc(config)));
                 case "" -> throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_COMMAND is not set", "");
                 default -> throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_COMMAND \"" + command + "\" is not a CNI command",
                         "one of ADD, DEL, CHECK, STATUS, GC, VERSION");
@@ -81,6 +87,15 @@ public final class CniHandler {
             metrics.timer("silk.daemon.cni.requests", "command", command, "outcome", outcome)
                     .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
+    }
+
+    private String changed(String output) {
+        try {
+            onContainersChanged.run();
+        } catch (RuntimeException e) {
+            log.warn("policy rules not updated after a container change: {}", e.getMessage());
+        }
+        return output;
     }
 
     private static JsonNode parse(byte[] stdin) {

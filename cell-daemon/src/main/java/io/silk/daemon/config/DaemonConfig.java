@@ -25,6 +25,8 @@ import java.util.Properties;
  * @param partitionTolerance  how long without a successful renew before the daemon reports unhealthy
  * @param mtu                 overlay MTU; 0 derives it: underlay MTU − 50
  * @param vtepName            the VXLAN device
+ * @param logDenied           log packets the policy rules reject (rate-limited)
+ * @param enforcePolicy       program iptables from the controller's policies (false: all overlay traffic flows)
  */
 public record DaemonConfig(
         String underlayIp,
@@ -39,7 +41,9 @@ public record DaemonConfig(
         Duration callTimeout,
         Duration partitionTolerance,
         int mtu,
-        String vtepName) {
+        String vtepName,
+        boolean logDenied,
+        boolean enforcePolicy) {
 
     public static DaemonConfig load(Path file) {
         Properties p = new Properties();
@@ -67,7 +71,9 @@ public record DaemonConfig(
                 get.duration("controller.call-timeout", "5s"),
                 get.duration("lease.partition-tolerance", "168h"),
                 Integer.parseInt(get.optional("overlay.mtu", "0")),
-                get.optional("vtep.name", "silk-vtep"));
+                get.optional("vtep.name", "silk-vtep"),
+                Boolean.parseBoolean(get.optional("policy.log-denied", "false")),
+                Boolean.parseBoolean(get.optional("policy.enforce", "true")));
     }
 
     public boolean plaintext() {
