@@ -66,6 +66,29 @@ public final class Silk {
         return p;
     }
 
+    /** The policy server in the controller's namespace, on the controller's embedded database, without tokens. */
+    public Process policyServer(String ns, int dbPort) throws IOException {
+        Process p = lab.spawn(ns, "policy-server", List.of(Lab.JAVA, "-Xmx384m", "-jar",
+                Lab.ROOT.resolve("policy-server/target/silk-policy-server-0.1.0-SNAPSHOT.jar").toString(),
+                "--server.port=4002", "--spring.datasource.url=jdbc:postgresql://127.0.0.1:" + dbPort + "/postgres",
+                "--spring.datasource.username=postgres", "--spring.datasource.password=postgres",
+                "--silk.policy-server.local-development=true"));
+        Lab.await("policy server health", Duration.ofSeconds(90),
+                () -> lab.in(ns, "curl", "-fsS", "http://127.0.0.1:4002/actuator/health").ok() || !p.isAlive());
+        if (!p.isAlive()) {
+            throw new IllegalStateException("policy server exited; see " + lab.work().resolve("policy-server.log"));
+        }
+        return p;
+    }
+
+    /** The silk CLI, run in the controller's namespace against the policy server. */
+    public Lab.Result cli(String ns, String... args) {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Lab.JAVA, "-jar", Lab.ROOT.resolve("cli/target/silk.jar").toString()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--api", "http://127.0.0.1:4002"));
+        return lab.in(ns, cmd.toArray(String[]::new));
+    }
+
     /** Where a cell keeps its files. */
     public Path cellDir(String cellIp) {
         return lab.work().resolve("cell-" + cellIp);

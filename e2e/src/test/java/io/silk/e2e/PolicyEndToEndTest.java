@@ -1,0 +1,154 @@
+package io.silk.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Network policy end to end: the CLI writes through the policy server, the controller streams to
+ * the cells, the daemons program iptables, and the kernel decides. Cell A hosts a1 (app-a) and
+ * a2 (app-b); cell B hosts b1 (app-b); an outside host sits on the underlay.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PolicyEndToEndTest {
+
+    static final String A = "10.77.0.1";
+    static final String B = "10.77.0.2";
+    static final String OUTSIDE = "10.77.0.200";
+
+    static Lab lab;
+    static Silk silk;
+    static String ctl;
+    static String a1;
+    static String a2;
+    static String b1;
+    static String ext;
+    static String ipA1;
+    static String ipA2;
+    static String ipB1;
+
+    static String attach(String cellNs, String cellIp, String container, String app) {
+        JsonNode r = new CniRuntime(silk.cniBin(), cellNs).add(new CniRuntime.Network("silk", "1.0.0",
+                List.of(CniRuntime.plugin("silk").put("daemonSocket", silk.socket(cellIp).toString()))),
+                "ctr-" + container, Lab.netnsPath(container).toString(), "eth0", "SILK_APP_ID=" + app);
+        return r.get("ips").get(0).get("address").asText().replace("/32", "");
+    }
+
+    static boolean tcp(String from, String ip, int port) {
+        return lab.in(from, "sh", "-c", "echo hi | nc -N -w2 " + ip + " " + port).ok();
+    }
+
+    static Process serve(String ns, String ip, int port, String log) throws Exception {
+        return lab.spawn(ns, log, List.of("nc", "-lkvn", "-s", ip, "-p", String.valueOf(port)));
+    }
+
+    @BeforeAll
+    static void upTheLab() throws Exception {
+        lab = new Lab();
+        try {
+            ctl = lab.host("ctl", Silk.CONTROLLER_IP);
+            String cellA = lab.host("cella", A);
+            String cellB = lab.host("cellb", B);
+            ext = lab.host("ext", OUTSIDE);
+            silk = new Silk(lab, A, B);
+            silk.controller(ctl, 7443, 9464, "controller", "--silk.controller.embedded-database.port=15432");
+            silk.policyServer(ctl, 15432);
+            Process da = silk.daemon(cellA, A, "policy.enforce=true");
+            Process db = silk.daemon(cellB, B, "policy.enforce=true");
+            silk.awaitHealthy(cellA, da, A);
+            silk.awaitHealthy(cellB, db, B);
+            a1 = lab.container("a1");
+            a2 = lab.container("a2");
+            b1 = lab.container("b1");
+            ipA1 = attach(cellA, A, a1, "app-a");
+            ipA2 = attach(cellA, A, a2, "app-b");
+            ipB1 = attach(cellB, B, b1, "app-b");
+            for (String[] s : new String[][] {{b1, ipB1}, {a2, ipA2}}) {
+                serve(s[0], s[1], 8080, "tcp8080-" + s[0]);
+                serve(s[0], s[1], 8081, "tcp8081-" + s[0]);
+            }
+            lab.spawn(b1, "udp8080", List.of("nc", "-lkun", "-s", ipB1, "-p", "8080"));
+            serve(ext, OUTSIDE, 9999, "outside");
+            Thread.sleep(500);
+        } catch (Exception | AssertionError e) {
+            lab.close();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void tearDownTheLab() {
+        if (lab != null) {
+            lab.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void withoutAPolicyAppACannotReachAppB() {
+        assertThat(tcp(a1, ipB1, 8080)).as("across cells").isFalse();
+        assertThat(tcp(a1, ipA2, 8080)).as("on the same cell").isFalse();
+        assertThat(lab.in(a1, "sh", "-c", "echo hi | nc -N -w2 " + OUTSIDE + " 9999").ok()).as("egress").isFalse();
+    }
+
+    @Test
+    @Order(2)
+    void aPolicyOpensExactlyItsProtocolAndPort() throws Exception {
+        var added = silk.cli(ctl, "add-network-policy", "app-a", "--destination-app", "app-b", "--port", "8080");
+        assertThat(added.ok()).as(added.output()).isTrue();
+        long millis = Lab.await("policy working across cells", Duration.ofSeconds(10), () -> tcp(a1, ipB1, 8080));
+        assertThat(millis).as("ms from the CLI's return to a working connection (incl. probe time)").isLessThan(3000);
+        assertThat(tcp(a1, ipA2, 8080)).as("same cell").isTrue();
+        assertThat(tcp(a1, ipB1, 8081)).as("another port").isFalse();
+        lab.in(a1, "sh", "-c", "echo udp-probe | nc -u -w1 " + ipB1 + " 8080");
+        Thread.sleep(300);
+        assertThat(Files.readString(lab.work().resolve("udp8080.log"))).as("udp").doesNotContain("udp-probe");
+        assertThat(tcp(b1, ipA1, 8080)).as("the reverse direction needs its own policy").isFalse();
+        assertThat(silk.cli(ctl, "network-policies").output()).containsPattern("app-a\\s+app-b\\s+tcp\\s+8080");
+    }
+
+    @Test
+    @Order(3)
+    void anEstablishedConnectionSurvivesUnrelatedPolicyChanges() throws Exception {
+        Process client = new ProcessBuilder("ip", "netns", "exec", a1, "sh", "-c",
+                "(echo first-line; sleep 3; echo second-line) | nc -N -w5 " + ipB1 + " 8080").start();
+        Thread.sleep(500);
+        assertThat(silk.cli(ctl, "add-network-policy", "app-x", "--destination-app", "app-y", "--port", "80").ok()).isTrue();
+        assertThat(silk.cli(ctl, "add-network-policy", "app-b", "--destination-app", "app-a", "--port", "9000").ok()).isTrue();
+        assertThat(client.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(client.exitValue()).isZero();
+        String seen = Files.readString(lab.work().resolve("tcp8080-" + b1 + ".log"));
+        assertThat(seen).contains("first-line", "second-line");
+    }
+
+    @Test
+    @Order(4)
+    void removingThePolicyClosesItAgain() {
+        assertThat(silk.cli(ctl, "remove-network-policy", "app-a", "--destination-app", "app-b", "--protocol", "tcp",
+                "--port", "8080").ok()).isTrue();
+        Lab.await("policy gone", Duration.ofSeconds(10), () -> !tcp(a1, ipB1, 8080));
+        assertThat(tcp(a1, ipA2, 8080)).isFalse();
+    }
+
+    @Test
+    @Order(5)
+    void egressOnlyWithAnEgressPolicyAndMasqueradedToTheCell() throws Exception {
+        var added = silk.cli(ctl, "add-egress-policy", "app-a", "--destination", OUTSIDE, "--port", "9999");
+        assertThat(added.ok()).as(added.output()).isTrue();
+        Lab.await("egress allowed", Duration.ofSeconds(10),
+                () -> lab.in(a1, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok());
+        String seen = Files.readString(lab.work().resolve("outside.log"));
+        assertThat(seen).contains("Connection received on " + A + " ").doesNotContain(ipA1);
+        assertThat(lab.in(a2, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok()).as("app-b has no egress").isFalse();
+    }
+}
