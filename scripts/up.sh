@@ -2,11 +2,13 @@
 # The main job (run through ./dev up, which finds Java 25). Needs root: it makes network namespaces.
 # Brings up, on this machine:
 #   silk-underlay  a bridge joining the hosts below (10.77.0.0/24)
-#   silk-ctl       the controller (10.77.0.100), mTLS, on an embedded PostgreSQL (data in var/)
+#   silk-ctl       the controller (10.77.0.100), mTLS, on an embedded PostgreSQL (data in var/),
+#                  and the policy server (REST on its 127.0.0.1:4002; local-development mode: no tokens)
 #   silk-cell-a    a cell (10.77.0.1) running the cell daemon
 #   silk-cell-b    a cell (10.77.0.2) running the cell daemon
 #   silk-ctr-a/b   one container per cell, attached by the silk CNI plugin
-# then shows the containers talking over the VXLAN overlay, and keeps everything up until Ctrl-C,
+# then shows network policy at work (container a cannot reach container b until the CLI adds a
+# policy) and the containers talking over the VXLAN overlay, and keeps everything up until Ctrl-C,
 # when it stops the processes it started and removes the namespaces.
 #   SILK_UP_ONCE=1 ./dev up    stop after the demonstration (used by CI)
 set -euo pipefail
@@ -16,7 +18,7 @@ root=$(pwd)
 if [ "$(id -u)" != 0 ]; then
   echo "./dev up makes network namespaces and needs root (sudo ./dev up)." >&2; exit 1
 fi
-for tool in ip bridge openssl curl; do
+for tool in ip bridge openssl curl nc iptables-restore; do
   command -v "$tool" >/dev/null || { echo "./dev up needs '$tool' (Debian: iproute2, openssl, curl)" >&2; exit 1; }
 done
 
@@ -62,6 +64,7 @@ ip netns exec silk-ctl "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx512m \
   -jar controller/target/silk-controller-0.1.0-SNAPSHOT.jar \
   --spring.grpc.server.port=7443 --server.port=9464 \
   --silk.controller.embedded-database.data-dir="$root/var/controller-db" \
+  --silk.controller.embedded-database.port=15432 \
   --silk.controller.tls.certificate="$root/var/pki/server.pem" \
   --silk.controller.tls.private-key="$root/var/pki/server-key.pem" \
   --silk.controller.tls.trust="$root/var/pki/ca.pem" > var/controller.log 2>&1 &
@@ -74,6 +77,14 @@ wait_for() { # what ns url
   echo "$1 did not become healthy; see var/*.log" >&2; exit 1
 }
 wait_for controller silk-ctl http://127.0.0.1:9464/actuator/health/readiness
+
+echo "==> policy server in silk-ctl (127.0.0.1:4002, local-development mode: no tokens; never in production)"
+ip netns exec silk-ctl "$JAVA" -Xmx384m -jar policy-server/target/silk-policy-server-0.1.0-SNAPSHOT.jar \
+  --server.port=4002 --spring.datasource.url=jdbc:postgresql://127.0.0.1:15432/postgres \
+  --spring.datasource.username=postgres --spring.datasource.password=postgres \
+  --silk.policy-server.local-development=true > var/policy-server.log 2>&1 &
+pids+=($!)
+wait_for "policy server" silk-ctl http://127.0.0.1:4002/actuator/health
 
 for cell in a b; do
   ip=10.77.0.$([ $cell = a ] && echo 1 || echo 2)
@@ -88,8 +99,6 @@ state.dir=$root/var/cell-$cell/state
 cni.socket=$root/var/cell-$cell/run/cni.sock
 health.address=127.0.0.1:9465
 lease.renew-interval=10s
-# The main job runs no policy server yet, so no policy is enforced: containers reach each other freely.
-policy.enforce=false
 PROPS
   echo "==> cell daemon in silk-cell-$cell ($ip)"
   ip netns exec "silk-cell-$cell" "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx256m \
@@ -115,19 +124,34 @@ echo "==> the leases, as the operator sees them"
 ip netns exec silk-ctl "$JAVA" -jar cli/target/silk.jar leases --controller 10.77.0.100:7443 --ca var/pki/ca.pem \
   --cert var/pki/operator.pem --key var/pki/operator-key.pem
 echo
-echo "==> container a ($ip_a, cell a) pings container b ($ip_b, cell b) over the overlay"
-ip netns exec silk-ctr-a ping -c 3 -i 0.2 "$ip_b"
+silk_cli() { ip netns exec silk-ctl "$JAVA" -jar cli/target/silk.jar "$@" --api http://127.0.0.1:4002; }
+ip netns exec silk-ctr-b nc -lkn -s "$ip_b" -p 8080 > var/ctr-b-8080.log 2>&1 &
+pids+=($!)
+sleep 0.5
+# The database outlives runs: start the demonstration without the policy.
+silk_cli remove-network-policy app-frontend --destination-app app-backend --protocol tcp --port 8080 >/dev/null 2>&1 || true
+tcp_a_to_b() { ip netns exec silk-ctr-a sh -c "echo hello from a | nc -N -w2 $ip_b 8080" >/dev/null 2>&1; }
+for _ in $(seq 1 50); do tcp_a_to_b || break; sleep 0.1; done
+echo "==> without a policy, app-frontend (container a, $ip_a) cannot reach app-backend (container b, $ip_b) on tcp 8080:"
+if tcp_a_to_b; then echo "    unexpectedly connected" >&2; exit 1; else echo "    refused, as it should be"; fi
+echo "==> silk add-network-policy app-frontend --destination-app app-backend --port 8080"
+silk_cli add-network-policy app-frontend --destination-app app-backend --port 8080
+for _ in $(seq 1 50); do tcp_a_to_b && break; sleep 0.1; done
+if tcp_a_to_b; then echo "    container a now reaches container b on tcp 8080 across the overlay"; else echo "    the policy did not open the connection; see var/*.log" >&2; exit 1; fi
+silk_cli network-policies
 echo
 cat <<MSG
 Everything is up. Look around (as root):
-  ip netns exec silk-ctr-a ping $ip_b
+  ip netns exec silk-ctr-a sh -c 'echo hi | nc -N $ip_b 8080'
+  java -jar cli/target/silk.jar --help              (policy commands need --api http://127.0.0.1:4002, run in silk-ctl)
+  ip netns exec silk-cell-b iptables -S silk-forward   # the policy as iptables rules on cell b
   ip netns exec silk-cell-a ip route                     # a route per remote lease, via silk-vtep
   ip netns exec silk-cell-a ip -d link show silk-vtep    # VXLAN, VNI 1, port 4789, GBP
   ip netns exec silk-cell-a bridge fdb show dev silk-vtep
   ip netns exec silk-cell-a curl -s 127.0.0.1:9465/health
   ip netns exec silk-cell-a curl -s 127.0.0.1:9465/metrics | grep ^silk_
   ip netns exec silk-ctl curl -s 127.0.0.1:9464/actuator/prometheus | grep ^silk_
-  logs: var/controller.log var/cell-a/daemon.log var/cell-b/daemon.log
+  logs: var/controller.log var/policy-server.log var/cell-a/daemon.log var/cell-b/daemon.log
 MSG
 if [ "${SILK_UP_ONCE:-}" = 1 ]; then exit 0; fi
 echo "Ctrl-C stops everything and removes the namespaces."
