@@ -37,6 +37,16 @@ public final class Iptables {
         run(List.of("iptables-restore", "--noflush", "--wait"), rules, "apply policy rules");
     }
 
+    /** Flushes and deletes chains no longer referenced (containers that left). */
+    public void drop(java.util.Map<String, List<String>> chainsByTable) {
+        chainsByTable.forEach((table, chains) -> {
+            for (String c : chains) {
+                exec(List.of("iptables", "--wait", "-t", table, "-F", c), null);
+                exec(List.of("iptables", "--wait", "-t", table, "-X", c), null);
+            }
+        });
+    }
+
     /** Makes sure each built-in chain jumps into silk's chain first (chains are created if missing). */
     public void ensureHooks() {
         for (Hook h : HOOKS) {

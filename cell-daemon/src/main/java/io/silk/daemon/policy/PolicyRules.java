@@ -20,8 +20,9 @@ import java.util.Map;
  *       allows;</li>
  *   <li>nat: egress is masqueraded to the cell's address; overlay traffic is not.</li>
  * </ul>
- * Each table is replaced whole in one iptables-restore commit, so an update is atomic: traffic
- * that stays allowed never sees a gap.
+ * Each update is one iptables-restore commit per table (atomic: traffic that stays allowed never
+ * sees a gap), and rewrites only the chains that changed: each container has chains of its own,
+ * so one policy change among thousands touches a few small chains.
  */
 public final class PolicyRules {
 
@@ -38,78 +39,134 @@ public final class PolicyRules {
 
     private PolicyRules() {}
 
-    public static String render(Inputs in) {
-        Map<String, Integer> tags = tags(in);
-        StringBuilder b = new StringBuilder();
+    /**
+     * The rules as chains: per table, chain name to its rules in order. Each container has its
+     * own ingress and egress chain, so a policy change rewrites only the chains of the containers
+     * it concerns (see {@link #diff}).
+     */
+    public record Rendered(Map<String, Map<String, List<String>>> tables) {
 
-        b.append("*mangle\n:").append(MARK_CHAIN).append(" - [0:0]\n");
+        /** iptables-restore input that writes every chain. */
+        public String full() {
+            return diff(null);
+        }
+
+        /** iptables-restore input that rewrites only the chains that differ from {@code before}. */
+        public String diff(Rendered before) {
+            StringBuilder b = new StringBuilder();
+            tables.forEach((table, chains) -> {
+                Map<String, List<String>> old = before == null ? Map.of() : before.tables().getOrDefault(table, Map.of());
+                List<String> changed = chains.keySet().stream()
+                        .filter(c -> before == null || !chains.get(c).equals(old.get(c))).toList();
+                if (changed.isEmpty()) {
+                    return;
+                }
+                b.append('*').append(table).append('\n');
+                // Declaring a chain in --noflush mode empties it; all declarations come first so
+                // jumps to new chains resolve within the same atomic commit.
+                changed.forEach(c -> b.append(':').append(c).append(" - [0:0]\n"));
+                changed.forEach(c -> chains.get(c).forEach(rule -> b.append("-A ").append(c).append(' ').append(rule).append('\n')));
+                b.append("COMMIT\n");
+            });
+            return b.toString();
+        }
+
+        /** Chains that {@code before} had and this does not (containers gone): to be flushed and deleted. */
+        public Map<String, List<String>> dropped(Rendered before) {
+            Map<String, List<String>> gone = new LinkedHashMap<>();
+            if (before != null) {
+                before.tables().forEach((table, chains) -> chains.keySet().forEach(c -> {
+                    if (!tables.getOrDefault(table, Map.of()).containsKey(c)) {
+                        gone.computeIfAbsent(table, t -> new ArrayList<>()).add(c);
+                    }
+                }));
+            }
+            return gone;
+        }
+    }
+
+    static String inChain(LocalContainer c) {
+        return "silk-in-" + c.ip();
+    }
+
+    static String outChain(LocalContainer c) {
+        return "silk-out-" + c.ip();
+    }
+
+    public static Rendered render(Inputs in) {
+        Map<String, Integer> tags = tags(in);
+        Map<String, Map<String, List<String>>> tables = new LinkedHashMap<>();
+
+        List<String> mark = new ArrayList<>();
         for (LocalContainer c : in.containers()) {
             Integer tag = tags.get(c.appId());
             if (tag != null) {
-                b.append("-A ").append(MARK_CHAIN).append(" -s ").append(c.ip()).append("/32 -j MARK --set-xmark ")
-                        .append(hex(tag)).append("/0xffff\n");
+                mark.add("-s " + c.ip() + "/32 -j MARK --set-xmark " + hex(tag) + "/0xffff");
             }
         }
-        b.append("COMMIT\n");
+        tables.put("mangle", new LinkedHashMap<>(Map.of(MARK_CHAIN, mark)));
 
-        b.append("*filter\n:").append(FORWARD_CHAIN).append(" - [0:0]\n");
-        b.append("-A ").append(FORWARD_CHAIN).append(" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+        Map<String, List<String>> filter = new LinkedHashMap<>();
+        List<String> forward = new ArrayList<>();
+        forward.add("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
         Map<String, List<LocalContainer>> byApp = new LinkedHashMap<>();
         for (LocalContainer c : in.containers()) {
             byApp.computeIfAbsent(c.appId(), k -> new ArrayList<>()).add(c);
+            filter.put(inChain(c), new ArrayList<>());
+            filter.put(outChain(c), new ArrayList<>());
+            forward.add("-d " + c.ip() + "/32 -j " + inChain(c));
         }
         for (C2CPolicy p : in.c2c()) {
             for (LocalContainer c : byApp.getOrDefault(p.getDestinationId(), List.of())) {
-                b.append("-A ").append(FORWARD_CHAIN).append(" -d ").append(c.ip()).append("/32 -p ").append(p.getProtocol())
-                        .append(" -m ").append(p.getProtocol()).append(" --dport ").append(ports(p.getStartPort(), p.getEndPort()))
-                        .append(" -m mark --mark ").append(hex(p.getSourceTag())).append("/0xffff -j ACCEPT\n");
+                filter.get(inChain(c)).add("-p " + p.getProtocol() + " -m " + p.getProtocol() + " --dport "
+                        + ports(p.getStartPort(), p.getEndPort()) + " -m mark --mark " + hex(p.getSourceTag()) + "/0xffff -j ACCEPT");
             }
         }
-        deny(b, in, "-d " + in.localSubnet(), "silk-deny-in ");
+        deny(forward, in, "-d " + in.localSubnet(), "silk-deny-in ");
         // Towards other cells' containers: their cells decide.
-        b.append("-A ").append(FORWARD_CHAIN).append(" -s ").append(in.localSubnet()).append(" -d ")
-                .append(in.overlayNetwork()).append(" -j ACCEPT\n");
+        forward.add("-s " + in.localSubnet() + " -d " + in.overlayNetwork() + " -j ACCEPT");
+        for (LocalContainer c : in.containers()) {
+            forward.add("-s " + c.ip() + "/32 -j " + outChain(c));
+        }
         for (EgressPolicy e : in.egress()) {
             for (LocalContainer c : byApp.getOrDefault(e.getSourceId(), List.of())) {
-                b.append("-A ").append(FORWARD_CHAIN).append(" -s ").append(c.ip()).append("/32")
-                        .append(" -m iprange --dst-range ").append(e.getStartIp()).append('-').append(e.getEndIp());
+                StringBuilder r = new StringBuilder("-m iprange --dst-range ").append(e.getStartIp()).append('-').append(e.getEndIp());
                 switch (e.getProtocol()) {
                     case "tcp", "udp" -> {
-                        b.append(" -p ").append(e.getProtocol());
+                        r.append(" -p ").append(e.getProtocol());
                         if (e.getStartPort() > 0) {
-                            b.append(" -m ").append(e.getProtocol()).append(" --dport ").append(ports(e.getStartPort(), e.getEndPort()));
+                            r.append(" -m ").append(e.getProtocol()).append(" --dport ").append(ports(e.getStartPort(), e.getEndPort()));
                         }
                     }
                     case "icmp" -> {
-                        b.append(" -p icmp");
+                        r.append(" -p icmp");
                         if (e.getIcmpType() >= 0) {
-                            b.append(" -m icmp --icmp-type ").append(e.getIcmpType());
+                            r.append(" -m icmp --icmp-type ").append(e.getIcmpType());
                             if (e.getIcmpCode() >= 0) {
-                                b.append('/').append(e.getIcmpCode());
+                                r.append('/').append(e.getIcmpCode());
                             }
                         }
                     }
                     default -> { }
                 }
-                b.append(" -j ACCEPT\n");
+                filter.get(outChain(c)).add(r.append(" -j ACCEPT").toString());
             }
         }
-        deny(b, in, "-s " + in.localSubnet(), "silk-deny-out ");
-        b.append("COMMIT\n");
+        deny(forward, in, "-s " + in.localSubnet(), "silk-deny-out ");
+        Map<String, List<String>> filterOrdered = new LinkedHashMap<>(filter);
+        filterOrdered.put(FORWARD_CHAIN, forward);
+        tables.put("filter", filterOrdered);
 
-        b.append("*nat\n:").append(NAT_CHAIN).append(" - [0:0]\n");
-        b.append("-A ").append(NAT_CHAIN).append(" -s ").append(in.localSubnet()).append(" ! -d ").append(in.overlayNetwork())
-                .append(" -j MASQUERADE\n");
-        b.append("COMMIT\n");
-        return b.toString();
+        tables.put("nat", new LinkedHashMap<>(Map.of(NAT_CHAIN,
+                List.of("-s " + in.localSubnet() + " ! -d " + in.overlayNetwork() + " -j MASQUERADE"))));
+        return new Rendered(tables);
     }
 
-    private static void deny(StringBuilder b, Inputs in, String match, String prefix) {
+    private static void deny(List<String> chain, Inputs in, String match, String prefix) {
         if (in.logDenied()) {
-            b.append("-A ").append(FORWARD_CHAIN).append(' ').append(match)
-                    .append(" -m limit --limit 10/second -j LOG --log-prefix \"").append(prefix).append("\"\n");
+            chain.add(match + " -m limit --limit 10/second -j LOG --log-prefix \"" + prefix + "\"");
         }
-        b.append("-A ").append(FORWARD_CHAIN).append(' ').append(match).append(" -j REJECT --reject-with icmp-port-unreachable\n");
+        chain.add(match + " -j REJECT --reject-with icmp-port-unreachable");
     }
 
     /** The tag of every app the policies name, as the controller sent it. */

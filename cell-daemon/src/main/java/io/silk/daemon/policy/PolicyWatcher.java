@@ -48,6 +48,8 @@ public final class PolicyWatcher {
     /** A cell with no silk rules before this start: it may render default-deny before the first snapshot. */
     private boolean freshCell;
     private ClientCallStreamObserver<PolicyWatchRequest> call;
+    /** What the kernel has from this process; null after a start: the first render writes everything. */
+    private PolicyRules.Rendered inKernel;
     private volatile boolean connected;
     private final AtomicLong applied = new AtomicLong();
 
@@ -191,8 +193,14 @@ public final class PolicyWatcher {
         List<PolicyRules.LocalContainer> containers = addresses.all().stream()
                 .map(a -> new PolicyRules.LocalContainer(a.ip(), a.appId())).toList();
         long t0 = System.nanoTime();
-        iptables.restore(PolicyRules.render(new PolicyRules.Inputs(lease.subnet(), lease.overlayNetwork(), containers,
-                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied)));
+        PolicyRules.Rendered now = PolicyRules.render(new PolicyRules.Inputs(lease.subnet(), lease.overlayNetwork(), containers,
+                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied));
+        String changes = now.diff(inKernel);
+        if (!changes.isEmpty()) {
+            iptables.restore(changes);
+        }
+        iptables.drop(now.dropped(inKernel));
+        inKernel = now;
         log.debug("policy rules applied c2c={} egress={} containers={} ms={}", c2c.size(), egress.size(), containers.size(),
                 (System.nanoTime() - t0) / 1_000_000);
     }

@@ -80,7 +80,7 @@ class EnforcementTest {
     void apply(List<C2CPolicy> policies) {
         iptables.restore(PolicyRules.render(new PolicyRules.Inputs("10.255.1.0/24", "10.255.0.0/16",
                 List.of(new PolicyRules.LocalContainer("10.255.1.2", "app-a"), new PolicyRules.LocalContainer("10.255.1.3", "app-b")),
-                policies, List.of(), false)));
+                policies, List.of(), false)).full());
     }
 
     Path listen(int port, String proto) throws IOException {
