@@ -36,6 +36,8 @@ class PolicyEndToEndTest {
     static String ipA1;
     static String ipA2;
     static String ipB1;
+    static String cellA;
+    static Process daemonA;
 
     static String attach(String cellNs, String cellIp, String container, String app) {
         JsonNode r = new CniRuntime(silk.cniBin(), cellNs).add(new CniRuntime.Network("silk", "1.0.0",
@@ -57,13 +59,14 @@ class PolicyEndToEndTest {
         lab = new Lab();
         try {
             ctl = lab.host("ctl", Silk.CONTROLLER_IP);
-            String cellA = lab.host("cella", A);
+            cellA = lab.host("cella", A);
             String cellB = lab.host("cellb", B);
             ext = lab.host("ext", OUTSIDE);
             silk = new Silk(lab, A, B);
             silk.controller(ctl, 7443, 9464, "controller", "--silk.controller.embedded-database.port=15432");
             silk.policyServer(ctl, 15432);
             Process da = silk.daemon(cellA, A, "policy.enforce=true");
+            daemonA = da;
             Process db = silk.daemon(cellB, B, "policy.enforce=true");
             silk.awaitHealthy(cellA, da, A);
             silk.awaitHealthy(cellB, db, B);
@@ -133,6 +136,18 @@ class PolicyEndToEndTest {
 
     @Test
     @Order(4)
+    void aRestartedDaemonKeepsAndRebuildsTheRules() throws Exception {
+        lab.stop(daemonA, true);
+        assertThat(tcp(a1, ipA2, 8080)).as("rules stay in the kernel while the daemon is down").isTrue();
+        daemonA = silk.daemon(cellA, A, "policy.enforce=true");
+        silk.awaitHealthy(cellA, daemonA, A);
+        Lab.await("policies watched again", Duration.ofSeconds(20), () -> silk.health(cellA).contains("\"policies_watching\":true"));
+        assertThat(tcp(a1, ipA2, 8080)).as("allowed after the restart").isTrue();
+        assertThat(tcp(a1, ipA2, 8081)).as("still denied after the restart").isFalse();
+    }
+
+    @Test
+    @Order(5)
     void removingThePolicyClosesItAgain() {
         assertThat(silk.cli(ctl, "remove-network-policy", "app-a", "--destination-app", "app-b", "--protocol", "tcp",
                 "--port", "8080").ok()).isTrue();
@@ -141,7 +156,7 @@ class PolicyEndToEndTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void egressOnlyWithAnEgressPolicyAndMasqueradedToTheCell() throws Exception {
         var added = silk.cli(ctl, "add-egress-policy", "app-a", "--destination", OUTSIDE, "--port", "9999");
         assertThat(added.ok()).as(added.output()).isTrue();
