@@ -154,10 +154,8 @@ final class PolicyCommands {
         return p;
     }
 
-    @Command(name = "add-egress-policy", description = "Allow SOURCE app to reach addresses outside the overlay.")
-    static final class AddEgress implements Callable<Integer> {
-        @Mixin PolicyClient.Target target;
-        @Spec CommandLine.Model.CommandSpec spec;
+    /** What names one egress policy, for adding and removing alike. */
+    static final class EgressOptions {
         @Parameters(index = "0", paramLabel = "SOURCE") String source;
         @Option(names = "--destination", required = true, description = "A CIDR (203.0.113.0/24), an address, or a range (a.b.c.d-e.f.g.h).") String destination;
         @Option(names = "--protocol", defaultValue = "tcp", description = "tcp, udp, icmp or all (default ${DEFAULT-VALUE}).") String protocol;
@@ -165,11 +163,21 @@ final class PolicyCommands {
         @Option(names = "--icmp-type") Integer icmpType;
         @Option(names = "--icmp-code") Integer icmpCode;
 
+        ObjectNode body() {
+            return wrap("egress_policies", List.of(egress(source, destination, protocol, port, icmpType, icmpCode)));
+        }
+    }
+
+    @Command(name = "add-egress-policy", description = "Allow SOURCE app to reach addresses outside the overlay.")
+    static final class AddEgress implements Callable<Integer> {
+        @Mixin PolicyClient.Target target;
+        @Mixin EgressOptions egress;
+        @Spec CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() {
-            target.client().post("/egress_policies", wrap("egress_policies",
-                    List.of(egress(source, destination, protocol, port, icmpType, icmpCode))));
-            spec.commandLine().getOut().printf("Added egress policy from %s to %s (%s)%n", source, destination, protocol);
+            target.client().post("/egress_policies", egress.body());
+            spec.commandLine().getOut().printf("Added egress policy from %s to %s (%s)%n", egress.source, egress.destination, egress.protocol);
             return 0;
         }
     }
@@ -177,19 +185,13 @@ final class PolicyCommands {
     @Command(name = "remove-egress-policy", description = "Remove an egress policy (same options as add-egress-policy).")
     static final class RemoveEgress implements Callable<Integer> {
         @Mixin PolicyClient.Target target;
+        @Mixin EgressOptions egress;
         @Spec CommandLine.Model.CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "SOURCE") String source;
-        @Option(names = "--destination", required = true) String destination;
-        @Option(names = "--protocol", defaultValue = "tcp") String protocol;
-        @Option(names = "--port") String port;
-        @Option(names = "--icmp-type") Integer icmpType;
-        @Option(names = "--icmp-code") Integer icmpCode;
 
         @Override
         public Integer call() {
-            target.client().post("/egress_policies/delete", wrap("egress_policies",
-                    List.of(egress(source, destination, protocol, port, icmpType, icmpCode))));
-            spec.commandLine().getOut().printf("Removed egress policy from %s to %s (%s)%n", source, destination, protocol);
+            target.client().post("/egress_policies/delete", egress.body());
+            spec.commandLine().getOut().printf("Removed egress policy from %s to %s (%s)%n", egress.source, egress.destination, egress.protocol);
             return 0;
         }
     }
