@@ -64,8 +64,10 @@ public class PolicyBook {
                 });
                 return;
             } catch (DataIntegrityViolationException e) {
-                // Two requests gave the same new app a tag at once; the loser tries again.
-                if (attempt == ATTEMPTS || !"23505".equals(sqlState(e))) {
+                // Two requests gave the same new app a tag at once (23505), or a delete freed an
+                // app's tag while this request named the app (23503): the loser tries again.
+                String state = sqlState(e);
+                if (attempt == ATTEMPTS || !("23505".equals(state) || "23503".equals(state))) {
                     throw e;
                 }
             }

@@ -15,7 +15,8 @@ public interface TagRepository extends Repository<TagRepository.AppGroup, String
     @Table("app_group")
     record AppGroup(@Id String id, int tag, String type) {}
 
-    @Query("SELECT tag FROM app_group WHERE id = :id")
+    /** The app's tag, locked against being freed until this transaction ends. */
+    @Query("SELECT tag FROM app_group WHERE id = :id FOR KEY SHARE")
     Optional<Integer> tagOf(@Param("id") String id);
 
     /** The lowest free tag; SKIP LOCKED so concurrent writers never queue on one row. */

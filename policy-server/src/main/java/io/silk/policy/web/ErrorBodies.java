@@ -45,6 +45,12 @@ public class ErrorBodies {
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(body("database unavailable; retry later"));
     }
 
+    @ExceptionHandler(org.springframework.dao.DataIntegrityViolationException.class)
+    ResponseEntity<Map<String, String>> conflict(RuntimeException e) {
+        log.warn("write lost a race with a concurrent change: {}", e.getMessage());
+        return ResponseEntity.status(HttpStatus.CONFLICT).body(body("a concurrent change to the same apps got in the way; retry"));
+    }
+
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
     ResponseEntity<Map<String, String>> method(HttpRequestMethodNotSupportedException e) {
         return ResponseEntity.status(HttpStatus.METHOD_NOT_ALLOWED).body(body(e.getMessage()));
