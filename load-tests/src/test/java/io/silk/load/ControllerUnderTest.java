@@ -1,0 +1,109 @@
+package io.silk.load;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The controller the simulations load: by default the packaged jar started here on loopback with
+ * its embedded PostgreSQL and mTLS (development certificates); or the replicas named by
+ * -Dsilk.load.controllers=host:port,... with -Dsilk.load.pki=DIR (ca.pem, operator.pem, operator-key.pem).
+ */
+final class ControllerUnderTest implements AutoCloseable {
+
+    static final Path ROOT = Path.of(System.getProperty("silk.root", "..")).toAbsolutePath().normalize();
+
+    final List<String> addresses;
+    final Path pki;
+    private final Process process;
+
+    private ControllerUnderTest(List<String> addresses, Path pki, Process process) {
+        this.addresses = addresses;
+        this.pki = pki;
+        this.process = process;
+    }
+
+    static ControllerUnderTest startOrConnect(String network) throws Exception {
+        String external = System.getProperty("silk.load.controllers");
+        if (external != null && !external.isBlank()) {
+            return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")), null);
+        }
+        Path work = Files.createTempDirectory("silk-load");
+        Path pki = work.resolve("pki");
+        Process certs = new ProcessBuilder("bash", ROOT.resolve("scripts/dev-pki.sh").toString(), pki.toString())
+                .inheritIO().start();
+        if (certs.waitFor() != 0) {
+            throw new IllegalStateException("dev-pki.sh failed");
+        }
+        int grpc = freePort();
+        int http = freePort();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-jar",
+                ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
+                "--spring.grpc.server.port=" + grpc, "--server.port=" + http,
+                "--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
+                "--silk.controller.lease.network=" + network,
+                "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
+                "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
+                "--silk.controller.tls.trust=" + pki.resolve("ca.pem"),
+                "--logging.level.io.silk=WARN")
+                .redirectErrorStream(true).redirectOutput(work.resolve("controller.log").toFile()).start();
+        HttpClient client = HttpClient.newHttpClient();
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (true) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("controller exited; see " + work.resolve("controller.log"));
+            }
+            try {
+                if (client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/actuator/health/readiness")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    break;
+                }
+            } catch (Exception notYet) {
+                // starting
+            }
+            if (System.currentTimeMillis() > deadline) {
+                p.destroyForcibly();
+                throw new IllegalStateException("controller not ready after 120 s");
+            }
+            Thread.sleep(200);
+        }
+        return new ControllerUnderTest(List.of("localhost:" + grpc), pki, p);
+    }
+
+    /** A channel to replica i (round robin), as the operator. */
+    ManagedChannel channel(int i) throws Exception {
+        String address = addresses.get(i % addresses.size());
+        int colon = address.lastIndexOf(':');
+        return NettyChannelBuilder.forAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
+                .sslContext(GrpcSslContexts.forClient().trustManager(new File(pki.toFile(), "ca.pem"))
+                        .keyManager(new File(pki.toFile(), "operator.pem"), new File(pki.toFile(), "operator-key.pem")).build())
+                .build();
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (process != null) {
+            process.destroy();
+            if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}
