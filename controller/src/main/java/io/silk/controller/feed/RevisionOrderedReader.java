@@ -23,9 +23,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Revisions come from a sequence, so a transaction can commit revision 8 while 7 is still in
  * flight. The reader never passes a missing revision until it is sure no transaction can still
- * commit it: it notes the snapshot's xmax when it meets the gap, and skips the gap only once every
- * transaction older than that has ended (writers take their xid before their revision). A
- * rolled-back revision therefore costs milliseconds, never an event.
+ * commit it. When it meets a gap it takes a transaction id of its own, B: the writer of the
+ * missing revision took its xid before drawing the revision (writers do that first), and drew it
+ * before the later revision the reader saw was committed, so its xid is below B. Once the
+ * snapshot xmin reaches B, every transaction below B has ended, and a revision still missing is
+ * one that will never commit. (The snapshot's xmax cannot serve as B: it is one past the latest
+ * <em>completed</em> xid, and a running writer's xid can be above it — a bug load tests found.)
+ * A rolled-back revision therefore costs milliseconds, never an event.
  *
  * @param <E> one event row
  */
@@ -62,8 +66,8 @@ public final class RevisionOrderedReader<E> {
     private volatile Connection listening;
     private Thread thread;
 
-    /** A gap met at {@code below}: skippable once the snapshot xmin passes {@code xmax}. */
-    private record Gap(long below, long xmax) {}
+    /** A gap met below {@code below}: skippable once the snapshot xmin reaches {@code bound}. */
+    private record Gap(long below, long bound) {}
 
     private Gap pendingGap;
 
@@ -178,11 +182,12 @@ public final class RevisionOrderedReader<E> {
         for (E row : read) {
             long revision = revisionOf.applyAsLong(row);
             if (revision != cursor + 1) {
-                boolean settled = pendingGap != null && xminNow >= pendingGap.xmax() && revision <= pendingGap.below();
+                boolean settled = pendingGap != null && xminNow >= pendingGap.bound() && revision <= pendingGap.below();
                 if (!settled) {
                     blocked = true;
                     break;
                 }
+                log.warn("{} skipping revisions {}..{}: their transactions ended without committing", name, cursor + 1, revision - 1);
             }
             ready.add(row);
             cursor = revision;
@@ -191,15 +196,23 @@ public final class RevisionOrderedReader<E> {
             sink.apply(ready);
         }
         if (blocked) {
-            if (pendingGap == null || xminNow >= pendingGap.xmax()) {
-                // Every revision below the highest one seen was drawn by a transaction that
-                // already has an xid below this snapshot's xmax.
-                pendingGap = new Gap(revisionOf.applyAsLong(read.getLast()), snapshotBound(db, "pg_snapshot_xmax"));
+            if (pendingGap == null || xminNow >= pendingGap.bound()) {
+                // Every revision below the highest one seen was drawn by a transaction whose xid
+                // is below one assigned now.
+                pendingGap = new Gap(revisionOf.applyAsLong(read.getLast()), newXid(db));
             }
             return true;
         }
         pendingGap = null;
         return read.size() == BATCH;
+    }
+
+    /** Assigns and returns a transaction id (the statement's own; it ends right away). */
+    private static long newXid(Connection db) throws SQLException {
+        try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_current_xact_id()::text")) {
+            rs.next();
+            return Long.parseLong(rs.getString(1));
+        }
     }
 
     private static long snapshotBound(Connection db, String function) throws SQLException {
