@@ -86,9 +86,24 @@ public final class RevisionOrderedReader<E> {
         this.dataSource = dataSource;
     }
 
-    public void start() {
+    /**
+     * Starts reading and waits until the whole table has been read once (up to {@code catchUp}),
+     * so whoever serves from the sink starts from the full state.
+     */
+    public void start(Duration catchUp) {
         running = true;
         thread = Thread.ofPlatform().name(name).daemon().start(this::run);
+        try {
+            if (!caughtUp.await(catchUp.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("{} has not caught up after {} s; serving what it has", name, catchUp.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public boolean isRunning() {
+        return running;
     }
 
     public void stop() {
@@ -110,11 +125,6 @@ public final class RevisionOrderedReader<E> {
 
     public boolean connected() {
         return connected;
-    }
-
-    /** Waits until the reader has read the whole table once; false on timeout. */
-    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void run() {

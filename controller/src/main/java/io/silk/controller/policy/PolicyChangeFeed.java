@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import javax.sql.DataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -35,7 +33,6 @@ public class PolicyChangeFeed implements SmartLifecycle {
         void events(List<PolicyEvent> events);
     }
 
-    private static final Logger log = LoggerFactory.getLogger(PolicyChangeFeed.class);
 
     private final RevisionOrderedReader<PolicyEvent> reader;
     private final int replayCapacity;
@@ -46,7 +43,6 @@ public class PolicyChangeFeed implements SmartLifecycle {
     private final Map<Subscriber, Set<String>> subscribers = new LinkedHashMap<>();
     private long revision;
     private long replayFrom;
-    private volatile boolean running;
 
     public PolicyChangeFeed(DataSource dataSource, @Value("${silk.controller.watch.replay-buffer:100000}") int replayCapacity) {
         if (!(dataSource instanceof HikariDataSource hikari)) {
@@ -148,26 +144,17 @@ public class PolicyChangeFeed implements SmartLifecycle {
 
     @Override
     public void start() {
-        running = true;
-        reader.start();
-        try {
-            if (!reader.awaitCaughtUp(Duration.ofSeconds(60))) {
-                log.warn("policy change feed has not caught up after 60 s; serving what it has");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        reader.start(Duration.ofSeconds(60));
     }
 
     @Override
     public void stop() {
-        running = false;
         reader.stop();
     }
 
     @Override
     public boolean isRunning() {
-        return running;
+        return reader.isRunning();
     }
 
     @Override

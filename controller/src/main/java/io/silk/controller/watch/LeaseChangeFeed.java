@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import javax.sql.DataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -31,7 +29,6 @@ import org.springframework.stereotype.Component;
 @Component
 public class LeaseChangeFeed implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(LeaseChangeFeed.class);
 
     private final HikariDataSource dataSource;
     private final int replayCapacity;
@@ -45,7 +42,6 @@ public class LeaseChangeFeed implements SmartLifecycle {
     /** Watches resuming from below this revision cannot be replayed and get a snapshot. */
     private long replayFrom;
 
-    private volatile boolean running;
 
     public LeaseChangeFeed(DataSource dataSource,
             @Value("${silk.controller.watch.replay-buffer:100000}") int replayCapacity) {
@@ -171,7 +167,6 @@ public class LeaseChangeFeed implements SmartLifecycle {
 
     @Override
     public void start() {
-        running = true;
         try (Connection db = dataSource.getConnection();
              Statement s = db.createStatement();
              ResultSet rs = s.executeQuery("SELECT revision FROM lease_event_horizon WHERE id = 1")) {
@@ -179,25 +174,17 @@ public class LeaseChangeFeed implements SmartLifecycle {
         } catch (SQLException e) {
             throw new IllegalStateException("lease change feed: read the event horizon: " + e.getMessage(), e);
         }
-        reader.start();
-        try {
-            if (!reader.awaitCaughtUp(Duration.ofSeconds(60))) {
-                log.warn("lease change feed has not caught up after 60 s; serving what it has");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        reader.start(Duration.ofSeconds(60));
     }
 
     @Override
     public void stop() {
-        running = false;
         reader.stop();
     }
 
     @Override
     public boolean isRunning() {
-        return running;
+        return reader.isRunning();
     }
 
     /** Start before the gRPC server (which serves from this feed) and stop after it. */
