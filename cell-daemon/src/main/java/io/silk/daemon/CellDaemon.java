@@ -108,7 +108,11 @@ public final class CellDaemon {
         CniHandler cni = new CniHandler(addresses, new ContainerLink(netlink),
                 () -> keeper.lease() == null ? null : new CniHandler.LeaseState(keeper.lease(), keeper.mtu()), metrics);
         if (cfg.enforcePolicy()) {
-            cni.onContainersChanged(policies::containersChanged);
+            // Off the CNI answer's path: ADD returns without waiting for iptables-restore. Until the
+            // rules follow, a new container's traffic is denied (fail closed), never wrongly allowed.
+            var rules = java.util.concurrent.Executors.newSingleThreadExecutor(
+                    Thread.ofPlatform().name("policy-rules").daemon().factory());
+            cni.onContainersChanged(() -> rules.execute(policies::containersChanged));
         }
         Gauge.builder("silk.daemon.policy.watch.connected", policies, p -> p.connected() ? 1 : 0).register(metrics);
         CniSocketServer socket = new CniSocketServer(cfg.cniSocket(), cni);

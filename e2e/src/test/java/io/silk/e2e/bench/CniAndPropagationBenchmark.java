@@ -50,8 +50,9 @@ class CniAndPropagationBenchmark {
             String other = lab.host("cellb", "10.77.0.2");
             Silk silk = new Silk(lab, "10.77.0.1", "10.77.0.2");
             silk.controller(ctl);
-            Process d = silk.daemon(cell, "10.77.0.1");
-            Process d2 = silk.daemon(other, "10.77.0.2");
+            // The daemons' default configuration: policy enforced.
+            Process d = silk.daemon(cell, "10.77.0.1", "policy.enforce=true");
+            Process d2 = silk.daemon(other, "10.77.0.2", "policy.enforce=true");
             silk.awaitHealthy(cell, d, "10.77.0.1");
             silk.awaitHealthy(other, d2, "10.77.0.2");
 
