@@ -34,6 +34,11 @@ final class ControllerUnderTest implements AutoCloseable {
     }
 
     static ControllerUnderTest startOrConnect(String network) throws Exception {
+        return startOrConnect(network, List.of());
+    }
+
+    /** The same, with more controller arguments (e.g. a fixed embedded-database port for a policy server to share). */
+    static ControllerUnderTest startOrConnect(String network, List<String> extraArgs) throws Exception {
         String external = System.getProperty("silk.load.controllers");
         if (external != null && !external.isBlank()) {
             return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")), null);
@@ -48,7 +53,7 @@ final class ControllerUnderTest implements AutoCloseable {
         int grpc = freePort();
         int http = freePort();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-jar",
+        List<String> command = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-jar",
                 ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
                 "--spring.grpc.server.port=" + grpc, "--server.port=" + http,
                 "--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
@@ -56,7 +61,9 @@ final class ControllerUnderTest implements AutoCloseable {
                 "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
                 "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
                 "--silk.controller.tls.trust=" + pki.resolve("ca.pem"),
-                "--logging.level.io.silk=WARN")
+                "--logging.level.io.silk=WARN"));
+        command.addAll(extraArgs);
+        Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(work.resolve("controller.log").toFile()).start();
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.currentTimeMillis() + 120_000;
