@@ -3,6 +3,7 @@ package io.silk.load;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
 import java.io.File;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -25,12 +26,24 @@ final class ControllerUnderTest implements AutoCloseable {
 
     final List<String> addresses;
     final Path pki;
+    /** JDBC URL of the controller's database, null when not known (external controllers). */
+    final String databaseUrl;
+    /** Base URL of the controller's actuator, null for external controllers. */
+    final String actuator;
     private final Process process;
+    private SslContext tls;
 
-    private ControllerUnderTest(List<String> addresses, Path pki, Process process) {
+    private ControllerUnderTest(List<String> addresses, Path pki, String databaseUrl, String actuator, Process process) {
         this.addresses = addresses;
         this.pki = pki;
+        this.databaseUrl = databaseUrl;
+        this.actuator = actuator;
         this.process = process;
+    }
+
+    /** The controller's process (whose children include its embedded PostgreSQL), when started here. */
+    java.util.Optional<ProcessHandle> process() {
+        return java.util.Optional.ofNullable(process).map(Process::toHandle);
     }
 
     static ControllerUnderTest startOrConnect(String network) throws Exception {
@@ -41,7 +54,8 @@ final class ControllerUnderTest implements AutoCloseable {
     static ControllerUnderTest startOrConnect(String network, List<String> extraArgs) throws Exception {
         String external = System.getProperty("silk.load.controllers");
         if (external != null && !external.isBlank()) {
-            return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")), null);
+            return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")),
+                    System.getProperty("silk.load.database-url"), null, null);
         }
         Path work = Files.createTempDirectory("silk-load");
         Path pki = work.resolve("pki");
@@ -52,11 +66,13 @@ final class ControllerUnderTest implements AutoCloseable {
         }
         int grpc = freePort();
         int http = freePort();
+        int database = freePort();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-jar",
                 ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
                 "--spring.grpc.server.port=" + grpc, "--server.port=" + http,
                 "--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
+                "--silk.controller.embedded-database.port=" + database,
                 "--silk.controller.lease.network=" + network,
                 "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
                 "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
@@ -85,17 +101,47 @@ final class ControllerUnderTest implements AutoCloseable {
             }
             Thread.sleep(200);
         }
-        return new ControllerUnderTest(List.of("localhost:" + grpc), pki, p);
+        return new ControllerUnderTest(List.of("localhost:" + grpc), pki,
+                "jdbc:postgresql://localhost:" + database + "/postgres?user=postgres", "http://127.0.0.1:" + http + "/actuator", p);
     }
 
     /** A channel to replica i (round robin), as the operator. */
     ManagedChannel channel(int i) throws Exception {
-        String address = addresses.get(i % addresses.size());
+        String address = addresses.get(Math.floorMod(i, addresses.size()));
         int colon = address.lastIndexOf(':');
         return NettyChannelBuilder.forAddress(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)))
-                .sslContext(GrpcSslContexts.forClient().trustManager(new File(pki.toFile(), "ca.pem"))
-                        .keyManager(new File(pki.toFile(), "operator.pem"), new File(pki.toFile(), "operator-key.pem")).build())
+                .sslContext(tls())
                 .build();
+    }
+
+    /** One client TLS context for every channel: thousands of simulated cells share it. */
+    private synchronized SslContext tls() throws Exception {
+        if (tls == null) {
+            tls = GrpcSslContexts.forClient().trustManager(new File(pki.toFile(), "ca.pem"))
+                    .keyManager(new File(pki.toFile(), "operator.pem"), new File(pki.toFile(), "operator-key.pem")).build();
+        }
+        return tls;
+    }
+
+    /** Heap in use right after a full GC (jcmd GC.run, then the controller's own metrics), in bytes. */
+    long heapAfterGc() throws Exception {
+        if (process == null) {
+            throw new IllegalStateException("heap is only read from a controller started here");
+        }
+        Process gc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(process.pid()), "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!gc.waitFor(60, TimeUnit.SECONDS) || gc.exitValue() != 0) {
+            throw new IllegalStateException("jcmd GC.run failed for the controller");
+        }
+        String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(actuator + "/prometheus")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        long used = 0;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                used += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return used;
     }
 
     private static int freePort() throws Exception {

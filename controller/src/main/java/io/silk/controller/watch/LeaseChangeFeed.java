@@ -8,7 +8,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -123,11 +122,14 @@ public class LeaseChangeFeed implements SmartLifecycle {
 
     public record Snapshot(List<LeaseEventRecord> leases, long revision) {}
 
+    /**
+     * Routable means the last event was UPSERTED. Not judged by the event's expires_at: a renew of
+     * a live lease writes no event, so that time is stale; expiry arrives as an EXPIRED event.
+     */
     private List<LeaseEventRecord> routableNow() {
-        Instant now = Instant.now();
         List<LeaseEventRecord> out = new ArrayList<>(latest.size());
         for (LeaseEventRecord e : latest.values()) {
-            if (LeaseEventRecord.UPSERTED.equals(e.kind()) && e.expiresAt().isAfter(now)) {
+            if (LeaseEventRecord.UPSERTED.equals(e.kind())) {
                 out.add(e);
             }
         }
@@ -136,10 +138,9 @@ public class LeaseChangeFeed implements SmartLifecycle {
 
     /** Counts for metrics: [routable, expired, all known]. */
     public synchronized long[] counts() {
-        Instant now = Instant.now();
         long routable = 0;
         for (LeaseEventRecord e : latest.values()) {
-            if (LeaseEventRecord.UPSERTED.equals(e.kind()) && e.expiresAt().isAfter(now)) {
+            if (LeaseEventRecord.UPSERTED.equals(e.kind())) {
                 routable++;
             }
         }

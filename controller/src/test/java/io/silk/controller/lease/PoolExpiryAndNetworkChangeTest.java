@@ -74,6 +74,28 @@ class PoolExpiryAndNetworkChangeTest {
     }
 
     @Test
+    void aLeaseKeptAliveByRenewsStaysInSnapshotsPastItsFirstExpiry() throws Exception {
+        // A renew of a live lease writes no event, so the replica's view keeps the expiry of the
+        // last event: snapshots must not judge routability by it (regression: renewed leases
+        // vanished from new watches' snapshots once their first TTL had passed).
+        try (var replica = ControllerReplica.start(TestPostgres.newDatabase(),
+                "silk.controller.lease.ttl=2s", "silk.controller.lease.expiry-sweep-interval=100ms")) {
+            var stub = replica.operatorStub();
+            Lease lease = acquire(stub, "10.0.0.1");
+            for (int i = 0; i < 6; i++) {
+                Thread.sleep(500);
+                lease = stub.renew(RenewRequest.newBuilder().setLease(lease).build()).getLease();
+            }
+            WatchClient fresh = new WatchClient();
+            fresh.watch(replica.channel(TestPki.operator()));
+            fresh.awaitRoutable(m -> m.containsKey("10.0.0.1"), Duration.ofSeconds(2));
+            fresh.cancel();
+            assertThat(stub.list(io.silk.proto.v1.ListRequest.getDefaultInstance()).getLeasesList())
+                    .extracting(Lease::getUnderlayIp).containsExactly("10.0.0.1");
+        }
+    }
+
+    @Test
     void aChangedNetworkMovesCellsOnAcquireAndKeepsOldLeasesRenewable() throws Exception {
         TestPostgres.Database db = TestPostgres.newDatabase();
         Lease old;

@@ -14,6 +14,11 @@ public final class Grpc {
 
     /** A call whose future completes when the RPC does (for async stubs, see {@link #unary}). */
     public static ActionBuilder call(String name, Function<Session, CompletableFuture<?>> call) {
+        return call(name, (session, timings) -> call.apply(session));
+    }
+
+    /** The same, for calls that report more timings later (a stream's messages) through {@link Timings}. */
+    public static ActionBuilder call(String name, java.util.function.BiFunction<Session, Timings, CompletableFuture<?>> call) {
         return () -> (io.gatling.core.action.builder.ActionBuilder) (ctx, next) ->
                 new GrpcAction(name, call, ctx.coreComponents().statsEngine(), next);
     }

@@ -10,7 +10,6 @@ import io.gatling.core.stats.StatsEngine;
 import io.grpc.Status.Code;
 import io.grpc.StatusRuntimeException;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import org.slf4j.LoggerFactory;
 import scala.Option;
 
@@ -23,12 +22,13 @@ import scala.Option;
 final class GrpcAction implements Action {
 
     private final String name;
-    private final Function<io.gatling.javaapi.core.Session, CompletableFuture<?>> call;
+    private final java.util.function.BiFunction<io.gatling.javaapi.core.Session, Timings, CompletableFuture<?>> call;
     private final StatsEngine stats;
     private final Action next;
     private final Logger logger = Logger.apply(LoggerFactory.getLogger(GrpcAction.class));
 
-    GrpcAction(String name, Function<io.gatling.javaapi.core.Session, CompletableFuture<?>> call, StatsEngine stats, Action next) {
+    GrpcAction(String name, java.util.function.BiFunction<io.gatling.javaapi.core.Session, Timings, CompletableFuture<?>> call,
+            StatsEngine stats, Action next) {
         this.name = name;
         this.call = call;
         this.stats = stats;
@@ -55,7 +55,7 @@ final class GrpcAction implements Action {
         long start = System.currentTimeMillis();
         CompletableFuture<?> future;
         try {
-            future = call.apply(new io.gatling.javaapi.core.Session(session));
+            future = call.apply(new io.gatling.javaapi.core.Session(session), timings(session));
         } catch (RuntimeException e) {
             future = CompletableFuture.failedFuture(e);
         }
@@ -68,6 +68,12 @@ final class GrpcAction implements Action {
             Session after = ok instanceof io.gatling.javaapi.core.Session updated ? updated.asScala() : session;
             next.$bang(error == null ? after : session.markAsFailed());
         });
+    }
+
+    /** Lets a call report more timings later, e.g. each message of a stream, in this user's name. */
+    private Timings timings(Session session) {
+        return (what, start, end, error) -> stats.logResponse(session.scenario(), session.groups(), what, start, end,
+                error == null ? OK$.MODULE$ : KO$.MODULE$, Option.apply(error == null ? "OK" : "KO"), Option.apply(error));
     }
 
     private static String code(Throwable t) {
