@@ -1,0 +1,178 @@
+package io.silk.load;
+
+import static io.gatling.javaapi.core.CoreDsl.details;
+import static io.gatling.javaapi.core.CoreDsl.exec;
+import static io.gatling.javaapi.core.CoreDsl.global;
+import static io.gatling.javaapi.core.CoreDsl.rampUsers;
+import static io.gatling.javaapi.core.CoreDsl.scenario;
+
+import io.gatling.javaapi.core.ScenarioBuilder;
+import io.gatling.javaapi.core.Session;
+import io.gatling.javaapi.core.Simulation;
+import io.silk.load.cell.SimulatedCell;
+import io.silk.load.cell.WatchDigest;
+import io.silk.load.grpc.Grpc;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Fleet steady state and restart storm: thousands of simulated cells, each with its own TLS
+ * connection, a lease and a lease watch, renewing every interval with jitter. Once all are
+ * connected the controller's and its database's CPU is measured over a window, with heap and RSS
+ * per connected cell; then every cell restarts at once (new connection, renew, watch from 0 with
+ * a full snapshot) and all must be served within the storm limit, without errors.
+ */
+public class FleetSimulation extends Simulation {
+
+    record Profile(int cells, Duration ramp, Duration interval, Duration steady, Duration settle, Duration window,
+            double maxCores, Duration stormLimit) {
+        static Profile current() {
+            return switch (System.getProperty("silk.load.profile", "smoke")) {
+                case "full" -> new Profile(Integer.getInteger("silk.load.cells", 5000), Duration.ofSeconds(30),
+                        Duration.ofSeconds(30), Duration.ofSeconds(Long.getLong("silk.load.seconds", 170)),
+                        Duration.ofSeconds(20), Duration.ofSeconds(90), 0.2, Duration.ofSeconds(30));
+                default -> new Profile(40, Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(8),
+                        Duration.ofSeconds(1), Duration.ofSeconds(3), Double.MAX_VALUE, Duration.ofSeconds(30));
+            };
+        }
+    }
+
+    static final Profile PROFILE = Profile.current();
+    static final String CELL_PREFIX = "10.200.";
+
+    final ControllerUnderTest controller;
+    final AtomicInteger connected = new AtomicInteger();
+    final AtomicInteger cellsMade = new AtomicInteger();
+    volatile String steadyState;
+    volatile double steadyCores = Double.NaN;
+    volatile Throwable monitorFailure;
+
+    public FleetSimulation() throws Exception {
+        controller = ControllerUnderTest.startOrConnect("10.0.0.0/8");
+        long interval = PROFILE.interval().toMillis();
+        ScenarioBuilder fleet = scenario("fleet")
+                .exec(s -> s.set("cell", new SimulatedCell(cellIp(s.userId()), () -> channel(cellsMade.getAndIncrement()))))
+                .exec(Grpc.call("acquire", s -> cell(s).acquire()))
+                .exec(Grpc.call("watch: initial sync", (s, timings) -> cell(s).watch(0, timings, (d, at) -> { })
+                        .thenRun(connected::incrementAndGet)))
+                // Real cells started at different times: spread the renews over the interval.
+                .pause(Duration.ZERO, PROFILE.interval())
+                .during(PROFILE.steady()).on(
+                        exec(Grpc.call("renew", s -> cell(s).renew()))
+                                .pause(Duration.ofMillis(interval * 9 / 10), Duration.ofMillis(interval * 11 / 10)))
+                .rendezVous(PROFILE.cells())
+                .group("restart storm").on(
+                        exec(s -> {
+                            cell(s).disconnect();
+                            return s;
+                        }),
+                        exec(Grpc.call("restart: renew", s -> cell(s).renew())),
+                        exec(Grpc.call("restart: resync", (s, timings) -> cell(s).watch(0, timings, (d, at) -> { })
+                                .thenCompose(FleetSimulation::fullSnapshot))))
+                .pause(PROFILE.settle())
+                .exec(s -> {
+                    cell(s).disconnect();
+                    return s;
+                });
+
+        setUp(fleet.injectOpen(rampUsers(PROFILE.cells()).during(PROFILE.ramp())))
+                .assertions(global().failedRequests().count().is(0L),
+                        details("restart storm").responseTime().max().lt((int) PROFILE.stormLimit().toMillis()));
+    }
+
+    /** A restarted cell's resync is served when it holds every cell's lease again. */
+    static CompletableFuture<WatchDigest> fullSnapshot(WatchDigest d) {
+        if (!d.reset() || d.leases() < PROFILE.cells()) {
+            return CompletableFuture.failedFuture(new IllegalStateException("resync after restart: expected a snapshot of "
+                    + PROFILE.cells() + " leases, got reset=" + d.reset() + " with " + d.leases()));
+        }
+        return CompletableFuture.completedFuture(d);
+    }
+
+    io.grpc.ManagedChannel channel(int i) {
+        try {
+            return controller.channel(i);
+        } catch (Exception e) {
+            throw new IllegalStateException("connect simulated cell " + i + ": " + e.getMessage(), e);
+        }
+    }
+
+    static SimulatedCell cell(Session s) {
+        return s.get("cell");
+    }
+
+    static String cellIp(long userId) {
+        return CELL_PREFIX + ((userId >> 8) & 0xff) + "." + (userId & 0xff);
+    }
+
+    @Override
+    public void before() {
+        Thread.ofPlatform().daemon().name("fleet-monitor").start(this::measureSteadyState);
+    }
+
+    /** Waits for every cell to connect, lets the fleet settle, then measures a window of steady state. */
+    private void measureSteadyState() {
+        try {
+            var tree = controller.process().map(p -> new ProcessTree(p.pid()));
+            long heapBefore = tree.isPresent() ? controller.heapAfterGc() : 0;
+            long rssBefore = tree.map(ProcessTree::rssBytes).orElse(0L);
+            while (connected.get() < PROFILE.cells()) {
+                Thread.sleep(200);
+            }
+            Thread.sleep(PROFILE.settle().toMillis());
+            if (tree.isEmpty()) {
+                steadyState = "external controller: CPU, heap and RSS not measured";
+                return;
+            }
+            double[] cpu0 = tree.get().cpuSeconds();
+            long t0 = System.nanoTime();
+            Thread.sleep(PROFILE.window().toMillis());
+            double[] cpu1 = tree.get().cpuSeconds();
+            double wall = (System.nanoTime() - t0) / 1e9;
+            double controllerCores = (cpu1[0] - cpu0[0]) / wall;
+            double databaseCores = (cpu1[1] - cpu0[1]) / wall;
+            long rss = tree.get().rssBytes();
+            long heap = controller.heapAfterGc();
+            int cells = PROFILE.cells();
+            steadyCores = controllerCores + databaseCores;
+            steadyState = String.format(Locale.ROOT,
+                    "%d cells connected, renew every %d s: over %.0f s controller %.3f cores + database %.3f cores = %.3f cores;"
+                            + " controller heap after GC %d MiB (%d MiB with no cells, %.1f KiB per cell),"
+                            + " RSS %d MiB (%d MiB with no cells, %.1f KiB per cell)",
+                    cells, PROFILE.interval().toSeconds(), wall, controllerCores, databaseCores, steadyCores,
+                    heap >> 20, heapBefore >> 20, (heap - heapBefore) / 1024.0 / cells,
+                    rss >> 20, rssBefore >> 20, (rss - rssBefore) / 1024.0 / cells);
+            System.out.println("silk: steady state: " + steadyState);
+        } catch (Throwable t) {
+            monitorFailure = t;
+        }
+    }
+
+    @Override
+    public void after() {
+        try {
+            if (monitorFailure != null) {
+                throw new AssertionError("steady-state measurement failed: " + monitorFailure, monitorFailure);
+            }
+            if (steadyState == null) {
+                throw new AssertionError("the steady state was not measured: not all " + PROFILE.cells()
+                        + " cells connected (" + connected.get() + ") or the run ended before the window did");
+            }
+            if (steadyCores > PROFILE.maxCores()) {
+                throw new AssertionError(String.format(Locale.ROOT, "steady state: controller + database used %.3f cores,"
+                        + " more than the target %.2f", steadyCores, PROFILE.maxCores()));
+            }
+            if (controller.databaseUrl != null) {
+                LeaseTable.read(controller.databaseUrl, CELL_PREFIX).require(PROFILE.cells(), "leases of the simulated cells");
+            }
+        } finally {
+            try {
+                controller.close();
+            } catch (Exception ignored) {
+                // going anyway
+            }
+        }
+    }
+}
