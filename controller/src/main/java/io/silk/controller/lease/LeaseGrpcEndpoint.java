@@ -6,6 +6,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.silk.controller.identity.CallerIdentity;
 import io.silk.controller.watch.LeaseChangeFeed;
+import io.silk.controller.watch.SnapshotMessages;
 import io.silk.controller.watch.WatchStream;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.AcquireResponse;
@@ -19,7 +20,6 @@ import io.silk.proto.v1.RenewRequest;
 import io.silk.proto.v1.RenewResponse;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
-import java.time.Instant;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,12 +39,14 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
 
     private final LeaseLedger ledger;
     private final LeaseChangeFeed feed;
+    private final SnapshotMessages snapshots;
     private final int watchQueueLimit;
 
-    public LeaseGrpcEndpoint(LeaseLedger ledger, LeaseChangeFeed feed,
+    public LeaseGrpcEndpoint(LeaseLedger ledger, LeaseChangeFeed feed, SnapshotMessages snapshots,
             @org.springframework.beans.factory.annotation.Value("${silk.controller.watch.queue-limit:10000}") int watchQueueLimit) {
         this.ledger = ledger;
         this.feed = feed;
+        this.snapshots = snapshots;
         this.watchQueueLimit = watchQueueLimit;
     }
 
@@ -92,33 +94,12 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
         });
     }
 
-    /**
-     * The List answer, rebuilt only when the feed has moved on or a listed lease has passed its
-     * TTL: with thousands of cells, building and serialising it is the expensive part of a List.
-     */
+    /** The List answer: the shared snapshot of the feed's current revision. */
     private ListResponse currentList() {
-        CachedList cached = cachedList;
-        if (cached != null && cached.revision() == feed.revision() && Instant.now().isBefore(cached.validUntil())) {
-            return cached.response();
-        }
         var snapshot = feed.snapshot();
-        ListResponse.Builder b = ListResponse.newBuilder().setRevision(snapshot.revision())
-                .setOverlayNetwork(ledger.pool().network().toString());
-        Instant validUntil = Instant.MAX;
-        for (var e : snapshot.leases()) {
-            b.addLeases(LeaseView.of(e).toProto());
-            if (e.expiresAt().isBefore(validUntil)) {
-                validUntil = e.expiresAt();
-            }
-        }
-        ListResponse response = b.build();
-        cachedList = new CachedList(snapshot.revision(), validUntil, response);
-        return response;
+        return ListResponse.newBuilder().setRevision(snapshot.revision()).setOverlayNetwork(ledger.pool().network().toString())
+                .addAllLeases(snapshots.leases(snapshot.leases(), snapshot.revision())).build();
     }
-
-    private record CachedList(long revision, Instant validUntil, ListResponse response) {}
-
-    private volatile CachedList cachedList;
 
     @Override
     public void watch(WatchRequest request, StreamObserver<WatchResponse> out) {
@@ -131,7 +112,7 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
             out.onError(statusOf(e));
             return;
         }
-        new WatchStream((ServerCallStreamObserver<WatchResponse>) out, feed, watchQueueLimit, request.getFromRevision()).start();
+        new WatchStream((ServerCallStreamObserver<WatchResponse>) out, feed, snapshots, watchQueueLimit, request.getFromRevision()).start();
     }
 
     private static <T> void unary(StreamObserver<T> out, Supplier<T> call) {

@@ -127,14 +127,23 @@ public class LeaseChangeFeed implements SmartLifecycle {
      * a live lease writes no event, so that time is stale; expiry arrives as an EXPIRED event.
      */
     private List<LeaseEventRecord> routableNow() {
+        if (routable != null && routableRevision == revision) {
+            return routable;
+        }
         List<LeaseEventRecord> out = new ArrayList<>(latest.size());
         for (LeaseEventRecord e : latest.values()) {
             if (LeaseEventRecord.UPSERTED.equals(e.kind())) {
                 out.add(e);
             }
         }
-        return out;
+        routable = List.copyOf(out);
+        routableRevision = revision;
+        return routable;
     }
+
+    // Guarded by this: the routable list of one revision, shared by every snapshot taken at it.
+    private List<LeaseEventRecord> routable;
+    private long routableRevision;
 
     /** Counts for metrics: [routable, expired, all known]. */
     public synchronized long[] counts() {

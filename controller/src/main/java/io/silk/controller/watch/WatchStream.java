@@ -12,14 +12,17 @@ import java.util.List;
 public final class WatchStream implements LeaseFeedSubscriber {
 
     private final LeaseChangeFeed feed;
+    private final SnapshotMessages snapshots;
     private final StreamOutbox<WatchResponse> outbox;
     /** The last revision queued for the client; events at or below it are not sent again. */
     private volatile long position;
     /** Set once a snapshot or a backlog was queued: then no "you are current" message is needed. */
     private volatile boolean caughtUpSent;
 
-    public WatchStream(ServerCallStreamObserver<WatchResponse> out, LeaseChangeFeed feed, int queueLimit, long fromRevision) {
+    public WatchStream(ServerCallStreamObserver<WatchResponse> out, LeaseChangeFeed feed, SnapshotMessages snapshots,
+            int queueLimit, long fromRevision) {
         this.feed = feed;
+        this.snapshots = snapshots;
         this.position = fromRevision;
         this.outbox = new StreamOutbox<>(out, queueLimit, fromRevision, WatchResponse::getRevision, () -> feed.unsubscribe(this));
     }
@@ -35,13 +38,9 @@ public final class WatchStream implements LeaseFeedSubscriber {
 
     @Override
     public void reset(List<LeaseEventRecord> routable, long revision) {
-        WatchResponse.Builder b = WatchResponse.newBuilder().setReset(true).setRevision(revision);
-        for (LeaseEventRecord e : routable) {
-            b.addLeases(LeaseView.of(e).toProto());
-        }
         position = revision;
         caughtUpSent = true;
-        outbox.send(b.build());
+        outbox.send(snapshots.reset(routable, revision));
     }
 
     @Override
