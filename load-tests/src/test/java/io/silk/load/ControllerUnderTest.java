@@ -31,19 +31,33 @@ final class ControllerUnderTest implements AutoCloseable {
     /** Base URL of the controller's actuator, null for external controllers. */
     final String actuator;
     private final Process process;
+    private final Path dataDir;
     private SslContext tls;
 
-    private ControllerUnderTest(List<String> addresses, Path pki, String databaseUrl, String actuator, Process process) {
+    private ControllerUnderTest(List<String> addresses, Path pki, String databaseUrl, String actuator, Process process, Path dataDir) {
         this.addresses = addresses;
+        this.dataDir = dataDir;
         this.pki = pki;
         this.databaseUrl = databaseUrl;
         this.actuator = actuator;
         this.process = process;
     }
 
-    /** The controller's process (whose children include its embedded PostgreSQL), when started here. */
-    java.util.Optional<ProcessHandle> process() {
-        return java.util.Optional.ofNullable(process).map(Process::toHandle);
+    /** The controller's process, when started here. */
+    java.util.Optional<ProcessTree> process() {
+        return java.util.Optional.ofNullable(process).map(p -> new ProcessTree(p.pid()));
+    }
+
+    /** The embedded PostgreSQL's postmaster (pg_ctl detaches it from the controller), when started here. */
+    java.util.Optional<ProcessTree> database() {
+        if (dataDir == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(new ProcessTree(Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).getFirst().trim())));
+        } catch (Exception e) {
+            throw new IllegalStateException("read the embedded PostgreSQL's pid in " + dataDir + ": " + e.getMessage(), e);
+        }
     }
 
     static ControllerUnderTest startOrConnect(String network) throws Exception {
@@ -55,7 +69,7 @@ final class ControllerUnderTest implements AutoCloseable {
         String external = System.getProperty("silk.load.controllers");
         if (external != null && !external.isBlank()) {
             return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")),
-                    System.getProperty("silk.load.database-url"), null, null);
+                    System.getProperty("silk.load.database-url"), null, null, null);
         }
         Path work = Files.createTempDirectory("silk-load");
         Path pki = work.resolve("pki");
@@ -102,7 +116,7 @@ final class ControllerUnderTest implements AutoCloseable {
             Thread.sleep(200);
         }
         return new ControllerUnderTest(List.of("localhost:" + grpc), pki,
-                "jdbc:postgresql://localhost:" + database + "/postgres?user=postgres", "http://127.0.0.1:" + http + "/actuator", p);
+                "jdbc:postgresql://localhost:" + database + "/postgres?user=postgres", "http://127.0.0.1:" + http + "/actuator", p, work.resolve("db"));
     }
 
     /** A channel to replica i (round robin), as the operator. */

@@ -1,6 +1,7 @@
 package io.silk.load;
 
 import static io.gatling.javaapi.core.CoreDsl.constantConcurrentUsers;
+import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
 import static io.gatling.javaapi.core.CoreDsl.details;
 import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
@@ -27,21 +28,25 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Lease churn: with N leases already held, concurrent simulated cells each acquire a lease, renew
- * it and release it, through the controller's gRPC API (mTLS). Profiles (-Dsilk.load.profile):
- * smoke (seconds, small numbers; part of ./dev test) and full (5,000 held, 32 clients, the
- * targets of docs/benchmarks.md as assertions).
+ * Lease churn: with N leases already held, concurrent simulated cells each acquire a lease and
+ * release it (the pairs the targets count), through the controller's gRPC API (mTLS), while the
+ * cells holding the N leases renew them every interval, as a fleet does. Profiles
+ * (-Dsilk.load.profile): smoke (seconds, small numbers; part of ./dev test) and full (5,000 held,
+ * 32 clients, renew every 30 s, the targets of docs/benchmarks.md as assertions). Settings:
+ * -Dsilk.load.held, -Dsilk.load.users, -Dsilk.load.seconds, -Dsilk.load.renew-every (seconds; 0 = none).
  */
 public class LeaseChurnSimulation extends Simulation {
 
-    record Profile(int held, int users, Duration duration, double acquireP99Ms, double minPairsPerSecond) {
+    record Profile(int held, int users, Duration duration, Duration renewEvery, double acquireP99Ms, double minPairsPerSecond) {
         static Profile current() {
             return switch (System.getProperty("silk.load.profile", "smoke")) {
                 case "full" -> new Profile(Integer.getInteger("silk.load.held", 5000), Integer.getInteger("silk.load.users", 32),
-                        Duration.ofSeconds(Long.getLong("silk.load.seconds", 60)), 50, 1000);
-                default -> new Profile(50, 4, Duration.ofSeconds(5), 1000, 0);
+                        Duration.ofSeconds(Long.getLong("silk.load.seconds", 60)),
+                        Duration.ofSeconds(Long.getLong("silk.load.renew-every", 30)), 50, 1000);
+                default -> new Profile(50, 4, Duration.ofSeconds(5), Duration.ofSeconds(1), 1000, 0);
             };
         }
     }
@@ -52,6 +57,7 @@ public class LeaseChurnSimulation extends Simulation {
     final ControllerUnderTest controller;
     final List<ManagedChannel> channels = new ArrayList<>();
     final List<LeaseServiceGrpc.LeaseServiceStub> stubs = new ArrayList<>();
+    final Lease[] held = new Lease[PROFILE.held()];
 
     public LeaseChurnSimulation() throws Exception {
         controller = ControllerUnderTest.startOrConnect("10.0.0.0/8");
@@ -63,14 +69,14 @@ public class LeaseChurnSimulation extends Simulation {
         ScenarioBuilder churn = scenario("lease churn").exec(
                 Grpc.call("acquire", Grpc.<AcquireRequest, AcquireResponse>unary(
                         s -> AcquireRequest.newBuilder().setUnderlayIp(cell(s)).build(),
-                        (q, o) -> stub(q.getUnderlayIp()).acquire(q, o),
-                        (s, r) -> s.set("lease", r.getLease()))),
-                Grpc.call("renew", Grpc.<RenewRequest, RenewResponse>unary(
-                        s -> RenewRequest.newBuilder().setLease((Lease) s.get("lease")).build(),
-                        (q, o) -> stub(q.getLease().getUnderlayIp()).renew(q, o))),
+                        (q, o) -> stub(q.getUnderlayIp()).acquire(q, o))),
                 Grpc.call("release", Grpc.<ReleaseRequest, ReleaseResponse>unary(
                         s -> ReleaseRequest.newBuilder().setUnderlayIp(cell(s)).build(),
                         (q, o) -> stub(q.getUnderlayIp()).release(q, o))));
+        ScenarioBuilder renews = scenario("held cells renewing").exec(
+                Grpc.call("renew", Grpc.<RenewRequest, RenewResponse>unary(
+                        s -> RenewRequest.newBuilder().setLease(held[ThreadLocalRandom.current().nextInt(held.length)]).build(),
+                        (q, o) -> stub(q.getLease().getUnderlayIp()).renew(q, o))));
 
         var assertions = new ArrayList<io.gatling.javaapi.core.Assertion>();
         assertions.add(global().failedRequests().count().is(0L));
@@ -78,8 +84,13 @@ public class LeaseChurnSimulation extends Simulation {
         if (PROFILE.minPairsPerSecond() > 0) {
             assertions.add(details("release").requestsPerSec().gte(PROFILE.minPairsPerSecond()));
         }
-        setUp(churn.injectClosed(constantConcurrentUsers(PROFILE.users()).during(PROFILE.duration())))
-                .assertions(assertions);
+        var populations = new ArrayList<io.gatling.javaapi.core.PopulationBuilder>();
+        populations.add(churn.injectClosed(constantConcurrentUsers(PROFILE.users()).during(PROFILE.duration())));
+        if (!PROFILE.renewEvery().isZero() && PROFILE.held() > 0) {
+            double perSecond = PROFILE.held() / (double) PROFILE.renewEvery().toSeconds();
+            populations.add(renews.injectOpen(constantUsersPerSec(perSecond).during(PROFILE.duration()).randomized()));
+        }
+        setUp(populations).assertions(assertions);
     }
 
     LeaseServiceGrpc.LeaseServiceStub stub(String cell) {
@@ -101,7 +112,8 @@ public class LeaseChurnSimulation extends Simulation {
             List<Future<?>> done = new ArrayList<>();
             for (int i = 0; i < PROFILE.held(); i++) {
                 String cell = HELD_PREFIX + (i >> 8) + "." + (i & 0xff);
-                done.add(pool.submit(() -> blocking.acquire(AcquireRequest.newBuilder().setUnderlayIp(cell).build())));
+                int index = i;
+                done.add(pool.submit(() -> held[index] = blocking.acquire(AcquireRequest.newBuilder().setUnderlayIp(cell).build()).getLease()));
             }
             for (Future<?> f : done) {
                 f.get();
@@ -129,8 +141,11 @@ public class LeaseChurnSimulation extends Simulation {
             if (held != PROFILE.held()) {
                 throw new AssertionError("leases held before the run: " + PROFILE.held() + ", after: " + held);
             }
-            System.out.println("silk: after the run " + leases.size() + " leases, all subnets distinct, none of the "
+            System.out.println("silk: after the run List shows " + leases.size() + " leases, all subnets distinct, none of the "
                     + PROFILE.held() + " held leases lost");
+            if (controller.databaseUrl != null) {
+                LeaseTable.read(controller.databaseUrl, HELD_PREFIX).require(PROFILE.held(), "leases held before the run");
+            }
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
             try {

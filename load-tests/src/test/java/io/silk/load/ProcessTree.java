@@ -9,16 +9,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * CPU time and memory of a process and its descendants (the controller and the PostgreSQL it
- * started), read from /proc. CPU counts each live process's own time plus the time of children
+ * CPU time and memory of a process and its descendants (the controller; PostgreSQL's postmaster
+ * and its backends), read from /proc. CPU counts each live process's own time plus the time of children
  * it has already reaped (PostgreSQL backends that ended), so nothing is counted twice.
  */
 record ProcessTree(long rootPid) {
 
     private static final double TICKS_PER_SECOND = 100.0; // USER_HZ on Linux
 
-    /** CPU seconds used so far: [the root process alone, its descendants]. */
-    double[] cpuSeconds() {
+    /** CPU seconds used so far by the root process and its descendants. */
+    double cpuSeconds() {
         Map<Long, List<Long>> children = new HashMap<>();
         Map<Long, long[]> ticks = new HashMap<>();
         try (var dirs = Files.list(Path.of("/proc"))) {
@@ -42,17 +42,15 @@ record ProcessTree(long rootPid) {
         } catch (IOException e) {
             throw new IllegalStateException("read /proc: " + e.getMessage(), e);
         }
-        long[] root = ticks.getOrDefault(rootPid, new long[2]);
-        double own = (root[0] + root[1]) / TICKS_PER_SECOND;
-        long descendants = 0;
-        List<Long> todo = new ArrayList<>(children.getOrDefault(rootPid, List.of()));
+        long total = 0;
+        List<Long> todo = new ArrayList<>(List.of(rootPid));
         while (!todo.isEmpty()) {
             long pid = todo.removeLast();
             long[] t = ticks.getOrDefault(pid, new long[2]);
-            descendants += t[0] + t[1];
+            total += t[0] + t[1];
             todo.addAll(children.getOrDefault(pid, List.of()));
         }
-        return new double[] {own, descendants / TICKS_PER_SECOND};
+        return total / TICKS_PER_SECOND;
     }
 
     /** Resident set size of the root process, in bytes. */
