@@ -75,7 +75,8 @@ final class PolicyPropagation {
         }
     }
 
-    private void log(String name, long start, long end, String error) {
+    /** Logs an entry to Gatling's stats engine: OK, or KO with the error. */
+    void log(String name, long start, long end, String error) {
         StatsEngine s = stats;
         if (s != null && groups != null) {
             s.logResponse(scenario, groups, name, start, end, error == null ? OK$.MODULE$ : KO$.MODULE$,

@@ -34,17 +34,21 @@ final class PolicyServerUnderTest implements AutoCloseable {
         this.process = process;
     }
 
-    /** A free port for the controller's embedded PostgreSQL, so that the policy server can be pointed at it. */
-    static int freePort() throws Exception {
+    private static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    static PolicyServerUnderTest startOrConnect(int databasePort, List<String> extraArgs) throws Exception {
+    /** Started on the database at the JDBC URL (the controller's), as user postgres. */
+    static PolicyServerUnderTest startOrConnect(String databaseUrl, List<String> extraArgs) throws Exception {
         String external = System.getProperty("silk.load.policy-server");
         if (external != null && !external.isBlank()) {
             return new PolicyServerUnderTest(external, null, null);
+        }
+        if (databaseUrl == null) {
+            throw new IllegalStateException("policy server: the controller's database URL is not known;"
+                    + " set -Dsilk.load.database-url, or -Dsilk.load.policy-server for a running policy server");
         }
         Path work = Files.createTempDirectory("silk-load-policy");
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
@@ -58,7 +62,7 @@ final class PolicyServerUnderTest implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-jar",
                 ControllerUnderTest.ROOT.resolve("policy-server/target/silk-policy-server-0.1.0-SNAPSHOT.jar").toString(),
                 "--server.port=" + port,
-                "--spring.datasource.url=jdbc:postgresql://127.0.0.1:" + databasePort + "/postgres",
+                "--spring.datasource.url=" + databaseUrl,
                 "--spring.datasource.username=postgres", "--spring.datasource.password=postgres",
                 "--spring.security.oauth2.resourceserver.jwt.public-key-location=file:" + pem,
                 "--logging.level.io.silk=WARN"));
