@@ -11,7 +11,8 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * Acquire, renew and release, each one short PostgreSQL transaction. The database enforces the
+ * Acquire, renew and release, each one short PostgreSQL transaction; the common cases (a new
+ * cell taking a free subnet, a live lease renewed, a release) are a single statement each. The database enforces the
  * invariants (primary key on the cell, no overlapping subnets); this class only decides what to
  * ask for and turns the database's refusals into messages a cell operator can act on.
  */
@@ -43,7 +44,14 @@ public class LeaseLedger {
     public LeaseView acquire(String cellText) {
         String cell = canonicalCell(cellText, "acquire lease");
         String context = "acquire lease for cell " + cell;
-        return retryingRaces(context, () -> tx.execute(status -> {
+        return retryingRaces(context, () -> leases.acquireFree(cell, pool.network().toString(), pool.subnetPrefix(), ttlSeconds)
+                .map(LeaseView::of)
+                .orElseGet(() -> acquireHeldOrReclaimed(cell)));
+    }
+
+    /** Acquire when the one-statement path did not apply: the cell holds a lease, or nothing is free. */
+    private LeaseView acquireHeldOrReclaimed(String cell) {
+        return tx.execute(status -> {
             leases.beginWrite();
             Optional<LeaseRecord> held = leases.lockByCell(cell);
             if (held.isPresent()) {
@@ -69,7 +77,7 @@ public class LeaseLedger {
                                     + pool.subnetPrefix() + " subnets are leased and none has expired"));
             String mac = Cidr.parse(subnet, "subnet").vtepMac();
             return LeaseView.of(leases.insert(cell, subnet, mac, ttlSeconds));
-        }));
+        });
     }
 
     /**
@@ -94,6 +102,10 @@ public class LeaseLedger {
                     + subnet + " (expected " + subnet.vtepMac() + ")").in(context);
         }
         String wanted = subnet.toString();
+        Optional<LeaseRecord> live = leases.renewLive(cell, wanted, ttlSeconds);
+        if (live.isPresent()) {
+            return LeaseView.of(live.get());
+        }
         return retryingRaces(context, () -> tx.execute(status -> {
             leases.beginWrite();
             Optional<LeaseRecord> held = leases.lockByCell(cell);
@@ -117,10 +129,8 @@ public class LeaseLedger {
     /** Releases the cell's lease; true when there was one. */
     public boolean release(String cellText) {
         String cell = canonicalCell(cellText, "release lease");
-        return Boolean.TRUE.equals(tx.execute(status -> {
-            leases.beginWrite();
-            return leases.release(cell).isPresent();
-        }));
+        // One statement in autocommit: its DELETE gives it an xid before nextval draws the revision.
+        return leases.release(cell).isPresent();
     }
 
     /** Writes an EXPIRED event for every lease past its TTL; safe on every replica at once. */
