@@ -58,9 +58,11 @@ public class LeaseChurnSimulation extends Simulation {
     final List<ManagedChannel> channels = new ArrayList<>();
     final List<LeaseServiceGrpc.LeaseServiceStub> stubs = new ArrayList<>();
     final Lease[] held = new Lease[PROFILE.held()];
+    final CpuSplit cpu;
 
     public LeaseChurnSimulation() throws Exception {
         controller = ControllerUnderTest.startOrConnect("10.0.0.0/8");
+        cpu = new CpuSplit(controller);
         for (int i = 0; i < 4; i++) {
             ManagedChannel ch = controller.channel(i);
             channels.add(ch);
@@ -119,6 +121,7 @@ public class LeaseChurnSimulation extends Simulation {
                 f.get();
             }
             pool.shutdown();
+            cpu.start();
         } catch (Exception e) {
             throw new IllegalStateException("pre-filling leases failed", e);
         }
@@ -126,6 +129,7 @@ public class LeaseChurnSimulation extends Simulation {
 
     @Override
     public void after() {
+        System.out.println("silk: CPU during the run: " + cpu.sinceStart());
         try {
             var leases = LeaseServiceGrpc.newBlockingStub(channels.getFirst()).list(ListRequest.getDefaultInstance()).getLeasesList();
             Set<String> subnets = new HashSet<>();

@@ -59,6 +59,17 @@ public final class SimulatedCell {
         return done.thenApply(ignored -> lease);
     }
 
+    public CompletableFuture<Boolean> release() {
+        CompletableFuture<Lease> done = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        stub().release(io.silk.proto.v1.ReleaseRequest.newBuilder().setUnderlayIp(underlayIp).build(),
+                unary(done, (io.silk.proto.v1.ReleaseResponse r) -> released.set(r.getReleased())));
+        return done.thenApply(ignored -> {
+            lease = null;
+            return released.get();
+        });
+    }
+
     public CompletableFuture<Lease> renew() {
         if (lease == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("cell " + underlayIp + " holds no lease to renew"));

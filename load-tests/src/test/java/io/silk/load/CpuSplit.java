@@ -1,0 +1,39 @@
+package io.silk.load;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Where the machine's cores went during a run: Gatling (this JVM), the controller, its
+ * PostgreSQL. Everything shares one 2-core machine, so a figure means little without it.
+ */
+final class CpuSplit {
+
+    private final Map<String, ProcessTree> trees = new LinkedHashMap<>();
+    private final Map<String, Double> start = new LinkedHashMap<>();
+    private long startNanos;
+
+    CpuSplit(ControllerUnderTest controller) {
+        trees.put("gatling", new ProcessTree(ProcessHandle.current().pid()));
+        controller.process().ifPresent(t -> trees.put("controller", t));
+        controller.database().ifPresent(t -> trees.put("postgresql", t));
+    }
+
+    void start() {
+        startNanos = System.nanoTime();
+        trees.forEach((name, tree) -> start.put(name, tree.cpuSeconds()));
+    }
+
+    /** Cores each used since {@link #start}, e.g. "gatling 0.61, controller 0.88, postgresql 0.40 cores of 2". */
+    String sinceStart() {
+        if (start.isEmpty()) {
+            return "(not measured)";
+        }
+        double wall = (System.nanoTime() - startNanos) / 1e9;
+        return trees.entrySet().stream()
+                .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), (e.getValue().cpuSeconds() - start.get(e.getKey())) / wall))
+                .collect(Collectors.joining(", ")) + " cores of " + Runtime.getRuntime().availableProcessors();
+    }
+}
