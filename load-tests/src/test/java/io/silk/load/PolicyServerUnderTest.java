@@ -59,7 +59,10 @@ final class PolicyServerUnderTest implements AutoCloseable {
                 + Base64.getMimeEncoder().encodeToString(key.getPublic().getEncoded()) + "\n-----END PUBLIC KEY-----\n");
         int port = freePort();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-jar",
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m"));
+        // Experiments: JVM options (e.g. a profiler) and more server settings, space-separated.
+        command.addAll(words(System.getProperty("silk.load.policy-server-jvm-args", "")));
+        command.addAll(List.of("-jar",
                 ControllerUnderTest.ROOT.resolve("policy-server/target/silk-policy-server-0.1.0-SNAPSHOT.jar").toString(),
                 "--server.port=" + port,
                 "--spring.datasource.url=" + databaseUrl,
@@ -67,6 +70,7 @@ final class PolicyServerUnderTest implements AutoCloseable {
                 "--spring.security.oauth2.resourceserver.jwt.public-key-location=file:" + pem,
                 "--logging.level.io.silk=WARN"));
         command.addAll(extraArgs);
+        command.addAll(words(System.getProperty("silk.load.policy-server-args", "")));
         Path log = work.resolve("policy-server.log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         String url = "http://127.0.0.1:" + port;
@@ -91,6 +95,10 @@ final class PolicyServerUnderTest implements AutoCloseable {
             Thread.sleep(200);
         }
         return new PolicyServerUnderTest(url, key, p);
+    }
+
+    private static List<String> words(String s) {
+        return s.isBlank() ? List.of() : List.of(s.trim().split("\\s+"));
     }
 
     /** "Bearer ..." for a caller with the scope, or null when the server checks no tokens. */

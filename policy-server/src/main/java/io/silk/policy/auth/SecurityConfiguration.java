@@ -8,7 +8,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
@@ -39,7 +38,8 @@ public class SecurityConfiguration {
                     .authorizeHttpRequests(a -> a.anyRequest().permitAll());
             return http.build();
         }
-        if (decoder.getIfAvailable() == null) {
+        JwtDecoder tokens = decoder.getIfAvailable();
+        if (tokens == null) {
             throw new IllegalStateException("policy server: no token verification is configured. Set "
                     + "spring.security.oauth2.resourceserver.jwt.jwk-set-uri (or .public-key-location), or, for local "
                     + "development only, silk.policy-server.local-development=true");
@@ -47,7 +47,7 @@ public class SecurityConfiguration {
         http.authorizeHttpRequests(a -> a
                         .requestMatchers("/", "/health", "/actuator/health/**", "/openapi.yaml").permitAll()
                         .anyRequest().authenticated())
-                .oauth2ResourceServer(o -> o.jwt(Customizer.withDefaults()).authenticationEntryPoint(unauthorized()));
+                .oauth2ResourceServer(o -> o.jwt(j -> j.decoder(new VerifiedTokens(tokens))).authenticationEntryPoint(unauthorized()));
         return http.build();
     }
 

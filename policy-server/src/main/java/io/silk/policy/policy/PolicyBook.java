@@ -41,7 +41,6 @@ public class PolicyBook {
         for (int attempt = 1; ; attempt++) {
             try {
                 tx.executeWithoutResult(status -> {
-                    policies.beginWrite();
                     Set<String> apps = new LinkedHashSet<>();
                     Map<String, Integer> perSource = new HashMap<>();
                     for (Policy p : request) {
@@ -49,6 +48,7 @@ public class PolicyBook {
                         apps.add(p.destination().id());
                         perSource.merge(p.source().id(), 1, Integer::sum);
                     }
+                    Set<String> tagged = tags.beginWrite(apps);
                     if (enforceQuota) {
                         perSource.forEach((source, adding) -> {
                             if (policies.countBySource(source) + adding > quota) {
@@ -56,7 +56,11 @@ public class PolicyBook {
                             }
                         });
                     }
-                    apps.forEach(tags::ensure);
+                    for (String app : apps) {
+                        if (!tagged.contains(app)) {
+                            tags.tagNew(app);
+                        }
+                    }
                     for (Policy p : request) {
                         var d = p.destination();
                         policies.create(p.source().id(), d.id(), d.protocol(), d.ports().start(), d.ports().end());
