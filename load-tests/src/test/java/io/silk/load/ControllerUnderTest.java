@@ -82,8 +82,13 @@ final class ControllerUnderTest implements AutoCloseable {
         int http = freePort();
         int database = freePort();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-jar",
-                ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
+        List<String> command = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
+        // e.g. -Dsilk.load.controller-jvm-args=-XX:StartFlightRecording=filename=/tmp/controller.jfr to profile it
+        String jvmArgs = System.getProperty("silk.load.controller-jvm-args", "");
+        if (!jvmArgs.isBlank()) {
+            command.addAll(List.of(jvmArgs.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-jar", ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
                 "--spring.grpc.server.port=" + grpc, "--server.port=" + http,
                 "--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
                 "--silk.controller.embedded-database.port=" + database,

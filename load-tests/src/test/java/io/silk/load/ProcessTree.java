@@ -53,6 +53,17 @@ record ProcessTree(long rootPid) {
         return total / TICKS_PER_SECOND;
     }
 
+    /** CPU seconds used by the root process alone (the Gatling JVM, whose children are the servers it started). */
+    double ownCpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(rootPid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS_PER_SECOND;
+        } catch (IOException e) {
+            throw new IllegalStateException("read CPU time of " + rootPid + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Resident set size of the root process, in bytes. */
     long rssBytes() {
         try {

@@ -33,7 +33,12 @@ public class EmbeddedPostgresConfiguration {
         Files.createDirectories(dataDir);
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir.toFile())
-                .setCleanDataDirectory(false);
+                .setCleanDataDirectory(false)
+                // The library's defaults suit throw-away test databases (no fsync, asynchronous
+                // commit); this one holds leases a cell was told it has, so commits are durable.
+                .setServerConfig("fsync", "on")
+                .setServerConfig("synchronous_commit", "on")
+                .setServerConfig("full_page_writes", "on");
         if (port > 0) {
             builder.setPort(port);
         }

@@ -25,12 +25,14 @@ public class LeaseLedger {
     private static final int ATTEMPTS = 3;
 
     private final LeaseRepository leases;
+    private final LeaseStatements statements;
     private final TransactionTemplate tx;
     private final OverlayPool pool;
     private final double ttlSeconds;
 
-    public LeaseLedger(LeaseRepository leases, TransactionTemplate tx, LeaseProperties properties) {
+    public LeaseLedger(LeaseRepository leases, LeaseStatements statements, TransactionTemplate tx, LeaseProperties properties) {
         this.leases = leases;
+        this.statements = statements;
         this.tx = tx;
         this.pool = properties.pool();
         this.ttlSeconds = properties.ttl().toMillis() / 1000.0;
@@ -44,7 +46,7 @@ public class LeaseLedger {
     public LeaseView acquire(String cellText) {
         String cell = canonicalCell(cellText, "acquire lease");
         String context = "acquire lease for cell " + cell;
-        return retryingRaces(context, () -> leases.acquireFree(cell, pool.network().toString(), pool.subnetPrefix(), ttlSeconds)
+        return retryingRaces(context, () -> statements.acquireFree(cell, pool.network().toString(), pool.subnetPrefix(), ttlSeconds)
                 .map(LeaseView::of)
                 .orElseGet(() -> acquireHeldOrReclaimed(cell)));
     }
@@ -62,7 +64,7 @@ public class LeaseLedger {
                             : LeaseView.of(leases.touch(cell, ttlSeconds));
                 }
                 // The network was reconfigured: this subnet is no longer offered.
-                leases.release(cell);
+                statements.release(cell);
                 log.info("lease moved to the reconfigured network cell={} old_subnet={}", cell, lease.subnet());
             }
             String subnet = leases.takeFreeSubnet(pool.network().toString(), pool.subnetPrefix())
@@ -102,7 +104,7 @@ public class LeaseLedger {
                     + subnet + " (expected " + subnet.vtepMac() + ")").in(context);
         }
         String wanted = subnet.toString();
-        Optional<LeaseRecord> live = leases.renewLive(cell, wanted, ttlSeconds);
+        Optional<LeaseRecord> live = statements.renewLive(cell, wanted, ttlSeconds);
         if (live.isPresent()) {
             return LeaseView.of(live.get());
         }
@@ -130,7 +132,7 @@ public class LeaseLedger {
     public boolean release(String cellText) {
         String cell = canonicalCell(cellText, "release lease");
         // One statement in autocommit: its DELETE gives it an xid before nextval draws the revision.
-        return leases.release(cell).isPresent();
+        return statements.release(cell).isPresent();
     }
 
     /** Writes an EXPIRED event for every lease past its TTL; safe on every replica at once. */

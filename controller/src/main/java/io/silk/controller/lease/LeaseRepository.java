@@ -36,45 +36,6 @@ public interface LeaseRepository extends Repository<LeaseRecord, String> {
     @Query("SELECT " + LEASE_COLUMNS + " FROM lease WHERE underlay_ip = CAST(:cell AS inet)")
     Optional<LeaseRecord> findByCell(@Param("cell") String cell);
 
-    /**
-     * The common acquire as one statement, so one round trip in autocommit: a cell holding no lease
-     * takes the first free subnet. Returns nothing when the cell holds a lease or nothing is free;
-     * the caller then takes the general path. Two acquires for one new cell meet on the primary key.
-     * The DELETE gives the transaction its xid before nextval runs (it feeds the INSERT), as the
-     * change feed requires. The VTEP MAC is ee:ee: and the subnet's address, as Cidr.vtepMac.
-     */
-    @Query("""
-            WITH s AS (
-                DELETE FROM free_subnet WHERE subnet = (
-                    SELECT subnet FROM free_subnet
-                    WHERE subnet <<= CAST(:network AS cidr) AND masklen(subnet) = :prefix
-                    ORDER BY free_since, subnet
-                    LIMIT 1 FOR UPDATE SKIP LOCKED)
-                  AND NOT EXISTS (SELECT 1 FROM lease WHERE underlay_ip = CAST(:cell AS inet))
-                RETURNING subnet),
-            l AS (
-                INSERT INTO lease (underlay_ip, subnet, vtep_mac, expires_at, revision)
-                SELECT CAST(:cell AS inet), s.subnet,
-                       CAST('eeee' || lpad(to_hex(s.subnet - CAST('0.0.0.0' AS inet)), 8, '0') AS macaddr),
-                       now() + make_interval(secs => :ttlSeconds), nextval('lease_revision')
-                FROM s
-                RETURNING *)
-            INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)
-            SELECT revision, 'UPSERTED', underlay_ip, subnet, vtep_mac, expires_at FROM l
-            RETURNING\s""" + EVENT_COLUMNS)
-    Optional<LeaseEventRecord> acquireFree(@Param("cell") String cell, @Param("network") String network,
-            @Param("prefix") int prefix, @Param("ttlSeconds") double ttlSeconds);
-
-    /**
-     * The common renew as one statement: the cell's live lease on the subnet it names. Returns
-     * nothing otherwise (expired, unknown, another subnet); the caller then takes the general path.
-     */
-    @Query("UPDATE lease SET renewed_at = now(), expires_at = now() + make_interval(secs => :ttlSeconds)"
-            + " WHERE underlay_ip = CAST(:cell AS inet) AND subnet = CAST(:subnet AS cidr) AND NOT expired"
-            + " RETURNING " + LEASE_COLUMNS)
-    Optional<LeaseRecord> renewLive(@Param("cell") String cell, @Param("subnet") String subnet,
-            @Param("ttlSeconds") double ttlSeconds);
-
     /** Takes the first free subnet of the pool: never-used ones first, then the longest free. */
     @Query("""
             DELETE FROM free_subnet WHERE subnet = (
@@ -115,22 +76,6 @@ public interface LeaseRepository extends Repository<LeaseRecord, String> {
             + " SELECT revision, 'UPSERTED', underlay_ip, subnet, vtep_mac, expires_at FROM l"
             + " RETURNING " + EVENT_COLUMNS)
     LeaseEventRecord revive(@Param("cell") String cell, @Param("ttlSeconds") double ttlSeconds);
-
-    /**
-     * Releases a lease: deletes it, gives its subnet back to the free list if the pool as now
-     * defined offers it (subnet 0 and other networks' subnets stay out), and writes the event.
-     */
-    @Query("WITH l AS (DELETE FROM lease WHERE underlay_ip = CAST(:cell AS inet) RETURNING *),"
-            + " freed AS ("
-            + "   INSERT INTO free_subnet (subnet, free_since)"
-            + "   SELECT l.subnet, now() FROM l, subnet_pool p"
-            + "   WHERE l.subnet <<= p.network AND masklen(l.subnet) = p.subnet_prefix"
-            + "     AND l.subnet <> set_masklen(p.network, p.subnet_prefix)"
-            + "   ON CONFLICT DO NOTHING)"
-            + " INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)"
-            + " SELECT nextval('lease_revision'), 'DELETED', underlay_ip, subnet, vtep_mac, expires_at FROM l"
-            + " RETURNING " + EVENT_COLUMNS)
-    Optional<LeaseEventRecord> release(@Param("cell") String cell);
 
     /** Deletes the lease that expired first, if any, so its subnet can go to another cell. */
     @Query("WITH victim AS ("

@@ -23,6 +23,8 @@ import org.springframework.stereotype.Component;
 public class GrpcCallMetrics implements ServerInterceptor {
 
     private final MeterRegistry registry;
+    /** One timer per method and code, looked up without building tags on every call. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
 
     public GrpcCallMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -36,12 +38,12 @@ public class GrpcCallMetrics implements ServerInterceptor {
         return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             @Override
             public void close(Status status, Metadata trailers) {
-                Timer.builder("silk.grpc.server.call")
-                        .description("gRPC server calls by method and status code")
-                        .tag("method", method)
-                        .tag("code", status.getCode().name())
-                        .publishPercentileHistogram()
-                        .register(registry)
+                timers.computeIfAbsent(method + ' ' + status.getCode().name(), key -> Timer.builder("silk.grpc.server.call")
+                                .description("gRPC server calls by method and status code")
+                                .tag("method", method)
+                                .tag("code", status.getCode().name())
+                                .publishPercentileHistogram()
+                                .register(registry))
                         .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
                 super.close(status, trailers);
             }
