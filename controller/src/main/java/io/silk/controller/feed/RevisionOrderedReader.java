@@ -49,7 +49,8 @@ public final class RevisionOrderedReader<E> {
 
     private static final Logger log = LoggerFactory.getLogger(RevisionOrderedReader.class);
     private static final int BATCH = 5000;
-    private static final int IDLE_WAIT_MS = 30_000;
+    /** Reads at least this often without a NOTIFY: bounds the delay when one is lost (writer crashed after commit). */
+    private static final int IDLE_WAIT_MS = 1_000;
     private static final int GAP_WAIT_MS = 2;
 
     private final String name;

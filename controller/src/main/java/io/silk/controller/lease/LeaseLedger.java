@@ -26,13 +26,16 @@ public class LeaseLedger {
 
     private final LeaseRepository leases;
     private final LeaseStatements statements;
+    private final LeaseChangeSignal signal;
     private final TransactionTemplate tx;
     private final OverlayPool pool;
     private final double ttlSeconds;
 
-    public LeaseLedger(LeaseRepository leases, LeaseStatements statements, TransactionTemplate tx, LeaseProperties properties) {
+    public LeaseLedger(LeaseRepository leases, LeaseStatements statements, LeaseChangeSignal signal, TransactionTemplate tx,
+            LeaseProperties properties) {
         this.leases = leases;
         this.statements = statements;
+        this.signal = signal;
         this.tx = tx;
         this.pool = properties.pool();
         this.ttlSeconds = properties.ttl().toMillis() / 1000.0;
@@ -46,9 +49,11 @@ public class LeaseLedger {
     public LeaseView acquire(String cellText) {
         String cell = canonicalCell(cellText, "acquire lease");
         String context = "acquire lease for cell " + cell;
-        return retryingRaces(context, () -> statements.acquireFree(cell, pool.network().toString(), pool.subnetPrefix(), ttlSeconds)
+        LeaseView lease = retryingRaces(context, () -> statements.acquireFree(cell, pool.network().toString(), pool.subnetPrefix(), ttlSeconds)
                 .map(LeaseView::of)
                 .orElseGet(() -> acquireHeldOrReclaimed(cell)));
+        signal.changed();
+        return lease;
     }
 
     /** Acquire when the one-statement path did not apply: the cell holds a lease, or nothing is free. */
@@ -108,7 +113,7 @@ public class LeaseLedger {
         if (live.isPresent()) {
             return LeaseView.of(live.get());
         }
-        return retryingRaces(context, () -> tx.execute(status -> {
+        LeaseView renewed = retryingRaces(context, () -> tx.execute(status -> {
             leases.beginWrite();
             Optional<LeaseRecord> held = leases.lockByCell(cell);
             if (held.isPresent()) {
@@ -126,21 +131,31 @@ public class LeaseLedger {
             log.info("renew adopted a lease unknown to the database cell={} subnet={}", cell, wanted);
             return adopted;
         }));
+        signal.changed(); // revived or adopted: an event was written
+        return renewed;
     }
 
     /** Releases the cell's lease; true when there was one. */
     public boolean release(String cellText) {
         String cell = canonicalCell(cellText, "release lease");
         // One statement in autocommit: its DELETE gives it an xid before nextval draws the revision.
-        return statements.release(cell).isPresent();
+        boolean released = statements.release(cell).isPresent();
+        if (released) {
+            signal.changed();
+        }
+        return released;
     }
 
     /** Writes an EXPIRED event for every lease past its TTL; safe on every replica at once. */
     public List<LeaseEventRecord> expireDue() {
-        return tx.execute(status -> {
+        List<LeaseEventRecord> expired = tx.execute(status -> {
             leases.beginWrite();
             return leases.expireDue();
         });
+        if (expired != null && !expired.isEmpty()) {
+            signal.changed();
+        }
+        return expired;
     }
 
     private static String canonicalCell(String text, String action) {
