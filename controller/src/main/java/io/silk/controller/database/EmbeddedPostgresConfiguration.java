@@ -48,13 +48,14 @@ public class EmbeddedPostgresConfiguration {
     }
 
     @Bean
-    DataSource dataSource(EmbeddedPostgres pg) {
+    DataSource dataSource(EmbeddedPostgres pg,
+            @Value("${spring.datasource.hikari.maximum-pool-size:16}") int poolSize) {
         HikariDataSource ds = new HikariDataSource();
         ds.setJdbcUrl(pg.getJdbcUrl("postgres", "postgres"));
         ds.setUsername("postgres");
         ds.setPassword("postgres");
         ds.setPoolName("silk-controller");
-        ds.setMaximumPoolSize(16);
+        ds.setMaximumPoolSize(poolSize);
         return ds;
     }
 
