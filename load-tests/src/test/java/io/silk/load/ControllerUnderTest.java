@@ -133,6 +133,19 @@ final class ControllerUnderTest implements AutoCloseable {
                 .build();
     }
 
+    /** A new connection for each simulated cell that asks, round robin over the replicas. */
+    java.util.function.Supplier<ManagedChannel> cellConnections() {
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        return () -> {
+            int i = next.getAndIncrement();
+            try {
+                return channel(i);
+            } catch (Exception e) {
+                throw new IllegalStateException("connect simulated cell " + i + ": " + e.getMessage(), e);
+            }
+        };
+    }
+
     /** One client TLS context for every channel: thousands of simulated cells share it. */
     private synchronized SslContext tls() throws Exception {
         if (tls == null) {

@@ -7,7 +7,6 @@ import static io.gatling.javaapi.core.CoreDsl.rampUsers;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 
 import io.gatling.javaapi.core.ScenarioBuilder;
-import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.core.Simulation;
 import io.silk.load.cell.SimulatedCell;
 import io.silk.load.cell.WatchDigest;
@@ -46,7 +45,6 @@ public class FleetSimulation extends Simulation {
 
     final ControllerUnderTest controller;
     final AtomicInteger connected = new AtomicInteger();
-    final AtomicInteger cellsMade = new AtomicInteger();
     final java.util.concurrent.atomic.AtomicLong stormStart = new java.util.concurrent.atomic.AtomicLong();
     final AtomicInteger resynced = new AtomicInteger();
     volatile String steadyState;
@@ -55,25 +53,26 @@ public class FleetSimulation extends Simulation {
 
     public FleetSimulation() throws Exception {
         controller = ControllerUnderTest.startOrConnect("10.0.0.0/8");
+        var connections = controller.cellConnections();
         long interval = PROFILE.interval().toMillis();
         ScenarioBuilder fleet = scenario("fleet")
-                .exec(s -> s.set("cell", new SimulatedCell(cellIp(s.userId()), () -> channel(cellsMade.getAndIncrement()))))
-                .exec(Grpc.call("acquire", s -> cell(s).acquire()))
-                .exec(Grpc.call("watch: initial sync", (s, timings) -> cell(s).watch(0, timings, (d, at) -> { })
+                .exec(s -> s.set("cell", new SimulatedCell(cellIp(s.userId()), connections)))
+                .exec(Grpc.call("acquire", s -> SimulatedCell.of(s).acquire()))
+                .exec(Grpc.call("watch: initial sync", (s, timings) -> SimulatedCell.of(s).watch(0, timings, (d, at) -> { })
                         .thenRun(connected::incrementAndGet)))
                 // Real cells started at different times: spread the renews over the interval.
                 .pause(Duration.ZERO, PROFILE.interval())
                 .during(PROFILE.steady()).on(
-                        exec(Grpc.call("renew", s -> cell(s).renew()))
+                        exec(Grpc.call("renew", s -> SimulatedCell.of(s).renew()))
                                 .pause(Duration.ofMillis(interval * 9 / 10), Duration.ofMillis(interval * 11 / 10)))
                 .rendezVous(PROFILE.cells())
                 .exec(s -> {
                     stormStart.compareAndSet(0, System.currentTimeMillis());
-                    cell(s).disconnect();
+                    SimulatedCell.of(s).disconnect();
                     return s;
                 })
-                .exec(Grpc.call("restart: renew", s -> cell(s).renew()))
-                .exec(Grpc.call("restart: resync", (s, timings) -> cell(s).watch(0, timings, (d, at) -> { })
+                .exec(Grpc.call("restart: renew", s -> SimulatedCell.of(s).renew()))
+                .exec(Grpc.call("restart: resync", (s, timings) -> SimulatedCell.of(s).watch(0, timings, (d, at) -> { })
                         .thenCompose(FleetSimulation::fullSnapshot)
                         .thenRun(() -> {
                             if (resynced.incrementAndGet() == PROFILE.cells()) {
@@ -82,7 +81,7 @@ public class FleetSimulation extends Simulation {
                         })))
                 .pause(PROFILE.settle())
                 .exec(s -> {
-                    cell(s).disconnect();
+                    SimulatedCell.of(s).disconnect();
                     return s;
                 });
 
@@ -101,17 +100,6 @@ public class FleetSimulation extends Simulation {
         return CompletableFuture.completedFuture(d);
     }
 
-    io.grpc.ManagedChannel channel(int i) {
-        try {
-            return controller.channel(i);
-        } catch (Exception e) {
-            throw new IllegalStateException("connect simulated cell " + i + ": " + e.getMessage(), e);
-        }
-    }
-
-    static SimulatedCell cell(Session s) {
-        return s.get("cell");
-    }
 
     static String cellIp(long userId) {
         return CELL_PREFIX + ((userId >> 8) & 0xff) + "." + (userId & 0xff);

@@ -9,7 +9,6 @@ import static io.gatling.javaapi.core.CoreDsl.rampUsers;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 
 import io.gatling.javaapi.core.ScenarioBuilder;
-import io.gatling.javaapi.core.Session;
 import io.gatling.javaapi.core.Simulation;
 import io.silk.load.cell.SimulatedCell;
 import io.silk.load.cell.WatchDigest;
@@ -42,7 +41,6 @@ public class PropagationSimulation extends Simulation {
     static final String PROPAGATION = "lease propagation";
 
     final ControllerUnderTest controller;
-    final AtomicInteger cellsMade = new AtomicInteger();
     final AtomicInteger watching = new AtomicInteger();
     /** When the writer sent each change, by "kind:cell". */
     final Map<String, Long> sent = new ConcurrentHashMap<>();
@@ -51,11 +49,12 @@ public class PropagationSimulation extends Simulation {
 
     public PropagationSimulation() throws Exception {
         controller = ControllerUnderTest.startOrConnect("10.0.0.0/8");
+        var connections = controller.cellConnections();
         Duration hold = Duration.ofMillis(PROFILE.changes() * (PROFILE.gap().toMillis() + 50) + 30_000);
         ScenarioBuilder watchers = scenario("watching cells")
-                .exec(s -> s.set("cell", new SimulatedCell(FleetSimulation.cellIp(s.userId()), () -> channel(cellsMade.getAndIncrement()))))
-                .exec(Grpc.call("acquire", s -> cell(s).acquire()))
-                .exec(Grpc.call("watch: initial sync", (s, timings) -> cell(s).watch(0, timings, (d, at) -> {
+                .exec(s -> s.set("cell", new SimulatedCell(FleetSimulation.cellIp(s.userId()), connections)))
+                .exec(Grpc.call("acquire", s -> SimulatedCell.of(s).acquire()))
+                .exec(Grpc.call("watch: initial sync", (s, timings) -> SimulatedCell.of(s).watch(0, timings, (d, at) -> {
                     for (WatchDigest.Event e : d.events()) {
                         Long start = sent.get(e.kind() + ":" + e.underlayIp());
                         if (start != null) {
@@ -68,7 +67,7 @@ public class PropagationSimulation extends Simulation {
                 .asLongAs(s -> changesSent.get() < PROFILE.changes()).on(pause(Duration.ofMillis(500)))
                 .pause(Duration.ofSeconds(5))
                 .exec(s -> {
-                    cell(s).disconnect();
+                    SimulatedCell.of(s).disconnect();
                     return s;
                 });
         ScenarioBuilder writer = scenario("writer")
@@ -76,7 +75,7 @@ public class PropagationSimulation extends Simulation {
                 .pause(Duration.ofSeconds(2))
                 .repeat(PROFILE.changes(), "change").on(
                         exec(s -> s.set("target", new SimulatedCell("10.201." + (s.getInt("change") >> 8) + "."
-                                + (s.getInt("change") & 0xff), () -> channel(cellsMade.getAndIncrement())))),
+                                + (s.getInt("change") & 0xff), connections))),
                         exec(Grpc.call("writer: acquire", s -> {
                             SimulatedCell target = s.get("target");
                             sent.put(WatchDigest.Event.UPSERTED + ":" + target.underlayIp(), System.currentTimeMillis());
@@ -100,17 +99,6 @@ public class PropagationSimulation extends Simulation {
                         details(PROPAGATION).allRequests().count().is(2L * PROFILE.changes() * PROFILE.watchers()));
     }
 
-    io.grpc.ManagedChannel channel(int i) {
-        try {
-            return controller.channel(i);
-        } catch (Exception e) {
-            throw new IllegalStateException("connect simulated cell " + i + ": " + e.getMessage(), e);
-        }
-    }
-
-    static SimulatedCell cell(Session s) {
-        return s.get("cell");
-    }
 
     @Override
     public void after() {

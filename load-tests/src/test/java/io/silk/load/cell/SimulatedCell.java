@@ -37,6 +37,11 @@ public final class SimulatedCell {
         this.connect = connect;
     }
 
+    /** The cell a Gatling virtual user plays, kept in its session under "cell". */
+    public static SimulatedCell of(io.gatling.javaapi.core.Session session) {
+        return session.get("cell");
+    }
+
     public String underlayIp() {
         return underlayIp;
     }
