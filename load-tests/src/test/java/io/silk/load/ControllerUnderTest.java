@@ -30,22 +30,29 @@ final class ControllerUnderTest implements AutoCloseable {
     final String databaseUrl;
     /** Base URL of the controller's actuator, null for external controllers. */
     final String actuator;
-    private final Process process;
+    /** The replicas started here, the first owning the embedded PostgreSQL; empty for external controllers. */
+    private final List<Process> processes;
     private final Path dataDir;
     private SslContext tls;
 
-    private ControllerUnderTest(List<String> addresses, Path pki, String databaseUrl, String actuator, Process process, Path dataDir) {
+    private ControllerUnderTest(List<String> addresses, Path pki, String databaseUrl, String actuator, List<Process> processes,
+            Path dataDir) {
         this.addresses = addresses;
         this.dataDir = dataDir;
         this.pki = pki;
         this.databaseUrl = databaseUrl;
         this.actuator = actuator;
-        this.process = process;
+        this.processes = processes;
     }
 
-    /** The controller's process, when started here. */
+    /** The first replica's process, when started here. */
     java.util.Optional<ProcessTree> process() {
-        return java.util.Optional.ofNullable(process).map(p -> new ProcessTree(p.pid()));
+        return processes.stream().findFirst().map(p -> new ProcessTree(p.pid()));
+    }
+
+    /** Every replica's process started here. */
+    List<ProcessTree> replicas() {
+        return processes.stream().map(p -> new ProcessTree(p.pid())).toList();
     }
 
     /** The embedded PostgreSQL's postmaster (pg_ctl detaches it from the controller), when started here. */
@@ -69,7 +76,7 @@ final class ControllerUnderTest implements AutoCloseable {
         String external = System.getProperty("silk.load.controllers");
         if (external != null && !external.isBlank()) {
             return new ControllerUnderTest(List.of(external.split(",")), Path.of(System.getProperty("silk.load.pki")),
-                    System.getProperty("silk.load.database-url"), null, null, null);
+                    System.getProperty("silk.load.database-url"), null, List.of(), null);
         }
         Path work = Files.createTempDirectory("silk-load");
         Path pki = work.resolve("pki");
@@ -78,9 +85,43 @@ final class ControllerUnderTest implements AutoCloseable {
         if (certs.waitFor() != 0) {
             throw new IllegalStateException("dev-pki.sh failed");
         }
-        int grpc = freePort();
-        int http = freePort();
         int database = freePort();
+        // -Dsilk.load.replicas=N: more replicas on the first one's database, the load spread over all.
+        int replicas = Integer.getInteger("silk.load.replicas", 1);
+        List<Process> processes = new java.util.ArrayList<>();
+        List<String> addresses = new java.util.ArrayList<>();
+        String actuator = null;
+        try {
+            for (int r = 0; r < replicas; r++) {
+                int grpc = freePort();
+                int http = freePort();
+                List<String> args = new java.util.ArrayList<>(List.of("--spring.grpc.server.port=" + grpc, "--server.port=" + http,
+                        "--silk.controller.lease.network=" + network,
+                        "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
+                        "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
+                        "--silk.controller.tls.trust=" + pki.resolve("ca.pem"),
+                        "--logging.level.io.silk=WARN"));
+                args.addAll(r == 0
+                        ? List.of("--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
+                                "--silk.controller.embedded-database.port=" + database)
+                        : List.of("--spring.datasource.url=jdbc:postgresql://localhost:" + database + "/postgres",
+                                "--spring.datasource.username=postgres", "--spring.datasource.password=postgres"));
+                args.addAll(extraArgs);
+                processes.add(startReplica(args, work.resolve("controller-" + (r + 1) + ".log"), http));
+                addresses.add("localhost:" + grpc);
+                if (r == 0) {
+                    actuator = "http://127.0.0.1:" + http + "/actuator";
+                }
+            }
+        } catch (Exception e) {
+            processes.reversed().forEach(Process::destroyForcibly);
+            throw e;
+        }
+        return new ControllerUnderTest(addresses, pki, "jdbc:postgresql://localhost:" + database + "/postgres?user=postgres",
+                actuator, processes, work.resolve("db"));
+    }
+
+    private static Process startReplica(List<String> args, Path log, int http) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
         // e.g. -Dsilk.load.controller-jvm-args=-XX:StartFlightRecording=filename=/tmp/controller.jfr to profile it
@@ -88,40 +129,29 @@ final class ControllerUnderTest implements AutoCloseable {
         if (!jvmArgs.isBlank()) {
             command.addAll(List.of(jvmArgs.trim().split("\\s+")));
         }
-        command.addAll(List.of("-jar", ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
-                "--spring.grpc.server.port=" + grpc, "--server.port=" + http,
-                "--silk.controller.embedded-database.data-dir=" + work.resolve("db"),
-                "--silk.controller.embedded-database.port=" + database,
-                "--silk.controller.lease.network=" + network,
-                "--silk.controller.tls.certificate=" + pki.resolve("server.pem"),
-                "--silk.controller.tls.private-key=" + pki.resolve("server-key.pem"),
-                "--silk.controller.tls.trust=" + pki.resolve("ca.pem"),
-                "--logging.level.io.silk=WARN"));
-        command.addAll(extraArgs);
-        Process p = new ProcessBuilder(command)
-                .redirectErrorStream(true).redirectOutput(work.resolve("controller.log").toFile()).start();
+        command.addAll(List.of("-jar", ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString()));
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.currentTimeMillis() + 120_000;
         while (true) {
             if (!p.isAlive()) {
-                throw new IllegalStateException("controller exited; see " + work.resolve("controller.log"));
+                throw new IllegalStateException("controller exited; see " + log);
             }
             try {
                 if (client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/actuator/health/readiness")).build(),
                         HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    break;
+                    return p;
                 }
             } catch (Exception notYet) {
                 // starting
             }
             if (System.currentTimeMillis() > deadline) {
                 p.destroyForcibly();
-                throw new IllegalStateException("controller not ready after 120 s");
+                throw new IllegalStateException("controller not ready after 120 s; see " + log);
             }
             Thread.sleep(200);
         }
-        return new ControllerUnderTest(List.of("localhost:" + grpc), pki,
-                "jdbc:postgresql://localhost:" + database + "/postgres?user=postgres", "http://127.0.0.1:" + http + "/actuator", p, work.resolve("db"));
     }
 
     /** A channel to replica i (round robin), as the operator. */
@@ -157,9 +187,10 @@ final class ControllerUnderTest implements AutoCloseable {
 
     /** Heap in use right after a full GC (jcmd GC.run, then the controller's own metrics), in bytes. */
     long heapAfterGc() throws Exception {
-        if (process == null) {
+        if (processes.isEmpty()) {
             throw new IllegalStateException("heap is only read from a controller started here");
         }
+        Process process = processes.getFirst();
         Process gc = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
                 Long.toString(process.pid()), "GC.run").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         if (!gc.waitFor(60, TimeUnit.SECONDS) || gc.exitValue() != 0) {
@@ -184,10 +215,11 @@ final class ControllerUnderTest implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        if (process != null) {
-            process.destroy();
-            if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+        // The first replica owns the embedded database: stop it last.
+        for (Process p : processes.reversed()) {
+            p.destroy();
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.silk.load;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -18,7 +19,10 @@ final class CpuSplit {
     CpuSplit(ControllerUnderTest controller) {
         // Gatling alone: the controller it started is its child.
         trees.put("gatling", new ProcessTree(ProcessHandle.current().pid())::ownCpuSeconds);
-        controller.process().ifPresent(t -> trees.put("controller", t::cpuSeconds));
+        List<ProcessTree> replicas = controller.replicas();
+        for (int i = 0; i < replicas.size(); i++) {
+            trees.put(replicas.size() == 1 ? "controller" : "controller-" + (i + 1), replicas.get(i)::cpuSeconds);
+        }
         controller.database().ifPresent(t -> trees.put("postgresql", t::cpuSeconds));
     }
 

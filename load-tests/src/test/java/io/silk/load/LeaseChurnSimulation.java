@@ -36,7 +36,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * cells holding the N leases renew them every interval, as a fleet does. Profiles
  * (-Dsilk.load.profile): smoke (seconds, small numbers; part of ./dev test) and full (5,000 held,
  * 32 clients, renew every 30 s, the targets of docs/benchmarks.md as assertions). Settings:
- * -Dsilk.load.held, -Dsilk.load.users, -Dsilk.load.seconds, -Dsilk.load.renew-every (seconds; 0 = none).
+ * -Dsilk.load.held, -Dsilk.load.users, -Dsilk.load.seconds, -Dsilk.load.renew-every (seconds; 0 = none),
+ * -Dsilk.load.replicas (controller replicas on one database; the clients spread over them).
  */
 public class LeaseChurnSimulation extends Simulation {
 
