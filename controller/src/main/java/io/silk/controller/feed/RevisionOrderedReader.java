@@ -51,7 +51,13 @@ public final class RevisionOrderedReader<E> {
     private static final int BATCH = 5000;
     /** Reads at least this often without a NOTIFY: bounds the delay when one is lost (writer crashed after commit). */
     private static final int IDLE_WAIT_MS = 1_000;
-    private static final int GAP_WAIT_MS = 2;
+    /**
+     * Re-read this soon while a revision is missing. The missing writer's commit wakes the reader
+     * at once (its NOTIFY); the wait only bounds how long a rolled-back revision holds the feed.
+     * Under heavy writes a revision is nearly always in flight: a shorter wait polled the database
+     * hundreds of times a second for nothing.
+     */
+    private static final int GAP_WAIT_MS = 10;
 
     private final String name;
     private final String channel;
