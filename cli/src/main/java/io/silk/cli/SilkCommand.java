@@ -147,7 +147,8 @@ public final class SilkCommand {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("overlay network %s, revision %d, %d leases%n%n", response.getOverlayNetwork(),
                     response.getRevision(), leases.size());
-            out.printf("%-16s %-18s %-18s %-24s%n", "underlay ip", "overlay subnet", "vtep mac", "expires");
+            // List carries the expiry written with each lease's last change; renewals write none.
+            out.printf("%-16s %-18s %-18s %-24s%n", "underlay ip", "overlay subnet", "vtep mac", "expires (at last change)");
             for (Lease l : leases) {
                 out.printf("%-16s %-18s %-18s %-24s%n", l.getUnderlayIp(), l.getOverlaySubnet(),
                         l.getOverlayHardwareAddr(), Instant.ofEpochSecond(l.getExpiresAt().getSeconds()));

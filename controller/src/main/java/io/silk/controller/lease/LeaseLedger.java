@@ -12,9 +12,11 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Acquire, renew and release, each one short PostgreSQL transaction; the common cases (a new
- * cell taking a free subnet, a live lease renewed, a release) are a single statement each. The database enforces the
- * invariants (primary key on the cell, no overlapping subnets); this class only decides what to
- * ask for and turns the database's refusals into messages a cell operator can act on.
+ * cell taking a free subnet, a live lease renewed, a release) are a single statement each. The
+ * database enforces the invariants (primary key on the cell, no overlapping subnets); this class
+ * only decides what to ask for and turns the database's refusals into messages a cell operator
+ * can act on. After a write that may have written an event it wakes the change feeds
+ * ({@link LeaseChangeSignal}); a wake-up with nothing new costs one read.
  */
 @Service
 public class LeaseLedger {
@@ -131,7 +133,7 @@ public class LeaseLedger {
             log.info("renew adopted a lease unknown to the database cell={} subnet={}", cell, wanted);
             return adopted;
         }));
-        signal.changed(); // revived or adopted: an event was written
+        signal.changed(); // revived or adopted (an event); rarely a touch that raced the fast path
         return renewed;
     }
 
