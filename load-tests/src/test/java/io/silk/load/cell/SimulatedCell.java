@@ -30,7 +30,6 @@ public final class SimulatedCell {
     private volatile ManagedChannel channel;
     private volatile Lease lease;
     private volatile ClientCallStreamObserver<WatchRequest> watch;
-    private volatile long revision;
 
     public SimulatedCell(String underlayIp, Supplier<ManagedChannel> connect) {
         this.underlayIp = underlayIp;
@@ -44,10 +43,6 @@ public final class SimulatedCell {
 
     public String underlayIp() {
         return underlayIp;
-    }
-
-    public long revision() {
-        return revision;
     }
 
     private LeaseServiceGrpc.LeaseServiceStub stub() {
@@ -107,7 +102,6 @@ public final class SimulatedCell {
                     @Override
                     public void onNext(WatchDigest d) {
                         long now = System.currentTimeMillis();
-                        revision = d.revision();
                         if (!first.complete(d)) {
                             onMessage.accept(d, now);
                         }
