@@ -1,8 +1,6 @@
 package io.silk.controller.feed;
 
-import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -40,6 +38,17 @@ public final class RevisionOrderedReader<E> {
         long position();
 
         void apply(List<E> events);
+
+        /** On every (re)connection, before reading: the sink may check which database this is. */
+        void connected(Connection db) throws SQLException;
+
+        /** Everything committed so far has been applied (called after every read that found the end). */
+        void caughtUp();
+    }
+
+    /** Opens the reader's own connection (held for LISTEN, so not one from the pool). */
+    public interface Connector {
+        Connection connect() throws SQLException;
     }
 
     /** Maps the current row of the select to an event. */
@@ -58,6 +67,9 @@ public final class RevisionOrderedReader<E> {
      * hundreds of times a second for nothing.
      */
     private static final int GAP_WAIT_MS = 10;
+    /** Reconnect backoff: capped low so a feed is back within half a second of the database. */
+    private static final long BACKOFF_MIN_MS = 50;
+    private static final long BACKOFF_MAX_MS = 500;
 
     private final String name;
     private final String channel;
@@ -65,9 +77,10 @@ public final class RevisionOrderedReader<E> {
     private final RowReader<E> rows;
     private final ToLongFunction<E> revisionOf;
     private final Sink<E> sink;
-    private final HikariDataSource dataSource;
+    private final Connector connector;
 
-    private final CountDownLatch caughtUp = new CountDownLatch(1);
+    /** Counted down at the first catch-up, or at the first failed connection (then nobody waits for it). */
+    private final CountDownLatch firstRead = new CountDownLatch(1);
     private volatile boolean running;
     private volatile boolean connected;
     private volatile Connection listening;
@@ -83,26 +96,28 @@ public final class RevisionOrderedReader<E> {
      *               returns events in revision order
      */
     public RevisionOrderedReader(String name, String channel, String select, RowReader<E> rows, ToLongFunction<E> revisionOf,
-            Sink<E> sink, HikariDataSource dataSource) {
+            Sink<E> sink, Connector connector) {
         this.name = name;
         this.channel = channel;
         this.select = select;
         this.rows = rows;
         this.revisionOf = revisionOf;
         this.sink = sink;
-        this.dataSource = dataSource;
+        this.connector = connector;
     }
 
     /**
      * Starts reading and waits until the whole table has been read once (up to {@code catchUp}),
-     * so whoever serves from the sink starts from the full state.
+     * so whoever serves from the sink starts from the full state — unless the database does not
+     * answer, when it returns at once and the reader keeps trying in the background.
      */
     public void start(Duration catchUp) {
         running = true;
         thread = Thread.ofPlatform().name(name).daemon().start(this::run);
         try {
-            if (!caughtUp.await(catchUp.toMillis(), TimeUnit.MILLISECONDS)) {
-                log.warn("{} has not caught up after {} s; serving what it has", name, catchUp.toSeconds());
+            if (!firstRead.await(catchUp.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.atWarn().setMessage("change feed has not caught up; serving once it has").addKeyValue("feed", name)
+                        .addKeyValue("waited_s", catchUp.toSeconds()).log();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -135,25 +150,28 @@ public final class RevisionOrderedReader<E> {
     }
 
     private void run() {
-        long backoffMs = 100;
+        long backoffMs = BACKOFF_MIN_MS;
+        boolean lost = false;
         while (running) {
-            try (Connection db = DriverManager.getConnection(dataSource.getJdbcUrl(), dataSource.getUsername(),
-                    dataSource.getPassword())) {
+            try (Connection db = connector.connect()) {
                 listening = db;
                 db.setAutoCommit(true);
                 try (Statement s = db.createStatement()) {
                     s.execute("LISTEN " + channel);
                 }
-                if (!connected) {
-                    log.info("{} connected revision={}", name, sink.position());
-                }
+                pendingGap = null;
+                sink.connected(db);
+                log.atInfo().setMessage("change feed connected").addKeyValue("feed", name)
+                        .addKeyValue("revision", sink.position()).log();
                 connected = true;
-                backoffMs = 100;
+                lost = false;
+                backoffMs = BACKOFF_MIN_MS;
                 PGConnection pg = db.unwrap(PGConnection.class);
                 while (running) {
                     boolean more = readOnce(db);
-                    if (!more) {
-                        caughtUp.countDown();
+                    if (!more && pendingGap == null) {
+                        sink.caughtUp();
+                        firstRead.countDown();
                     }
                     if (more && pendingGap == null) {
                         continue;
@@ -165,16 +183,19 @@ public final class RevisionOrderedReader<E> {
                 if (!running) {
                     return;
                 }
-                if (connected) {
-                    log.warn("{} lost the database, reconnecting: {}", name, e.getMessage());
+                if (!lost) {
+                    log.atWarn().setMessage("change feed lost the database, reconnecting").addKeyValue("feed", name)
+                            .addKeyValue("error", e.getMessage()).log();
+                    lost = true;
                 }
                 connected = false;
+                firstRead.countDown();
                 try {
                     Thread.sleep(backoffMs);
                 } catch (InterruptedException ie) {
                     return;
                 }
-                backoffMs = Math.min(backoffMs * 2, 5_000);
+                backoffMs = Math.min(backoffMs * 2, BACKOFF_MAX_MS);
             }
         }
     }
@@ -204,7 +225,8 @@ public final class RevisionOrderedReader<E> {
                     blocked = true;
                     break;
                 }
-                log.warn("{} skipping revisions {}..{}: their transactions ended without committing", name, cursor + 1, revision - 1);
+                log.atWarn().setMessage("skipping revisions whose transactions ended without committing")
+                        .addKeyValue("feed", name).addKeyValue("from", cursor + 1).addKeyValue("to", revision - 1).log();
             }
             ready.add(row);
             cursor = revision;

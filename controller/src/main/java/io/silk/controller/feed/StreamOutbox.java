@@ -59,7 +59,7 @@ public final class StreamOutbox<T> {
         }
         do {
             if (failure != null) {
-                fail(failure);
+                failNow(failure);
             }
             while (!closed.get() && out.isReady()) {
                 T next = queue.poll();
@@ -78,7 +78,13 @@ public final class StreamOutbox<T> {
         } while (draining.decrementAndGet() != 0);
     }
 
-    private void fail(Status status) {
+    /** Ends the stream with this status (from any thread); the drainer delivers it. */
+    public void fail(Status status) {
+        failure = status;
+        drain();
+    }
+
+    private void failNow(Status status) {
         if (closed.compareAndSet(false, true)) {
             onClose.run();
             queue.clear();
