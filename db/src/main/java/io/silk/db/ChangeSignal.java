@@ -15,11 +15,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChangeSignal implements AutoCloseable {
 
-    /** Opens the signal's own connection (not one from the pool: it is held for good). */
-    public interface Connector {
-        Connection connect() throws SQLException;
-    }
-
     private static final Logger log = LoggerFactory.getLogger(ChangeSignal.class);
 
     private final String channel;

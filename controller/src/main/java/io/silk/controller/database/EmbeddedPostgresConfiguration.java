@@ -1,14 +1,11 @@
 package io.silk.controller.database;
 
-import com.zaxxer.hikari.HikariDataSource;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
@@ -27,9 +24,9 @@ public class EmbeddedPostgresConfiguration {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresConfiguration.class);
 
     @Bean(destroyMethod = "close")
-    EmbeddedPostgres embeddedPostgres(
-            @Value("${silk.controller.embedded-database.data-dir:var/controller-db}") Path dataDir,
-            @Value("${silk.controller.embedded-database.port:0}") int port) throws IOException {
+    EmbeddedPostgres embeddedPostgres(EmbeddedDatabaseProperties properties) throws IOException {
+        Path dataDir = properties.dataDir();
+        int port = properties.port();
         Files.createDirectories(dataDir);
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir.toFile())
@@ -45,18 +42,6 @@ public class EmbeddedPostgresConfiguration {
         EmbeddedPostgres pg = builder.start();
         log.info("embedded PostgreSQL started data_dir={} port={}", dataDir.toAbsolutePath(), pg.getPort());
         return pg;
-    }
-
-    @Bean
-    DataSource dataSource(EmbeddedPostgres pg,
-            @Value("${spring.datasource.hikari.maximum-pool-size:16}") int poolSize) {
-        HikariDataSource ds = new HikariDataSource();
-        ds.setJdbcUrl(pg.getJdbcUrl("postgres", "postgres"));
-        ds.setUsername("postgres");
-        ds.setPassword("postgres");
-        ds.setPoolName("silk-controller");
-        ds.setMaximumPoolSize(poolSize);
-        return ds;
     }
 
     static class NoDatasourceConfigured implements Condition {

@@ -47,13 +47,6 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
         void abort(String why);
     }
 
-    /** Thrown by {@link #subscribe} before the feed has read its log once. */
-    public static final class NotReady extends RuntimeException {
-        NotReady(String message) {
-            super(message, null, false, false);
-        }
-    }
-
     private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
 
     private final EventLog<K, E> eventLog;
@@ -72,8 +65,10 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
     /** The live things of one revision, shared by every snapshot taken at it. */
     private List<E> liveCache;
     private long liveCacheRevision = -1;
+    /** Events applied since start: what start-up cost (compaction keeps it near one per live thing). */
+    private long eventsApplied;
 
-    public ChangeFeed(EventLog<K, E> eventLog, int replayCapacity, RevisionOrderedReader.Connector connector) {
+    public ChangeFeed(EventLog<K, E> eventLog, int replayCapacity, io.silk.db.Connector connector) {
         this.eventLog = eventLog;
         this.replayCapacity = replayCapacity;
         this.reader = new RevisionOrderedReader<>(eventLog.name() + "-change-feed", eventLog.channel(),
@@ -168,6 +163,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             }
         }
         revision = eventLog.revision(events.getLast());
+        eventsApplied += events.size();
         for (var s : subscribers.entrySet()) {
             List<E> wanted = filter(events, s.getValue());
             if (!wanted.isEmpty()) {
@@ -265,6 +261,10 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
     /** Folds over the latest event of every thing this replica knows, live or not (metrics). */
     public synchronized <R> R latest(java.util.function.Function<Collection<E>, R> f) {
         return f.apply(latest.values());
+    }
+
+    public synchronized long eventsApplied() {
+        return eventsApplied;
     }
 
     public synchronized long revision() {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
+import io.silk.db.Connector;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,11 +45,6 @@ public final class RevisionOrderedReader<E> {
 
         /** Everything committed so far has been applied (called after every read that found the end). */
         void caughtUp();
-    }
-
-    /** Opens the reader's own connection (held for LISTEN, so not one from the pool). */
-    public interface Connector {
-        Connection connect() throws SQLException;
     }
 
     /** Maps the current row of the select to an event. */

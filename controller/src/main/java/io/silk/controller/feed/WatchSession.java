@@ -47,7 +47,7 @@ public final class WatchSession<E, M> implements ChangeFeed.Subscriber<E> {
         this.outbox = new StreamOutbox<>(out, queueLimit, fromRevision, messages::revisionOf, () -> feed.unsubscribe(this));
     }
 
-    /** Subscribes (which queues the first message) and starts sending; throws {@link ChangeFeed.NotReady}. */
+    /** Subscribes (which queues the first message) and starts sending; throws {@link NotReady}. */
     public void start(String clientDatabaseId) {
         feed.subscribe(position, clientDatabaseId, interest, this);
         outbox.drain();

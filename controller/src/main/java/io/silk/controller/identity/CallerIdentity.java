@@ -1,7 +1,9 @@
 package io.silk.controller.identity;
 
 import io.grpc.Context;
-import io.silk.controller.lease.LeaseRejection;
+import io.silk.controller.grpc.Refusal;
+import io.silk.values.Quote;
+import io.silk.controller.grpc.Refusal;
 
 /** Who is calling, as the client certificate says. */
 public sealed interface CallerIdentity {
@@ -35,27 +37,27 @@ public sealed interface CallerIdentity {
         return switch (caller) {
             case Cell cell -> {
                 if (!requested.isEmpty() && !requested.equals(cell.underlayIp())) {
-                    throw new LeaseRejection(LeaseRejection.Reason.FORBIDDEN, action + ": the client certificate names cell "
-                            + cell.underlayIp() + ", which may not act on the lease of " + requested);
+                    throw new Refusal(Refusal.Reason.FORBIDDEN, action + ": the client certificate names cell "
+                            + cell.underlayIp() + ", which may not act on the lease of " + Quote.shortened(requested));
                 }
                 yield cell.underlayIp();
             }
             case Operator op -> requireNamed(requested, action);
             case Plaintext p -> requireNamed(requested, action);
-            case Anonymous anon -> throw new LeaseRejection(LeaseRejection.Reason.UNAUTHENTICATED, action + ": " + anon.why());
+            case Anonymous anon -> throw new Refusal(Refusal.Reason.UNAUTHENTICATED, action + ": " + anon.why());
         };
     }
 
     /** For reads any authenticated caller may make (List, Watch). */
     static void requireAuthenticated(String action) {
         if (current() instanceof Anonymous anon) {
-            throw new LeaseRejection(LeaseRejection.Reason.UNAUTHENTICATED, action + ": " + anon.why());
+            throw new Refusal(Refusal.Reason.UNAUTHENTICATED, action + ": " + anon.why());
         }
     }
 
     private static String requireNamed(String requested, String action) {
         if (requested.isEmpty()) {
-            throw LeaseRejection.invalid(action + ": underlay_ip is required when the caller is not a cell");
+            throw Refusal.invalid(action + ": underlay_ip is required when the caller is not a cell");
         }
         return requested;
     }

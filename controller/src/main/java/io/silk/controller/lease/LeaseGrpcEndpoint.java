@@ -1,13 +1,12 @@
 package io.silk.controller.lease;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.silk.controller.feed.ChangeFeed;
+import io.silk.controller.feed.EventLogProperties;
+import io.silk.controller.feed.WatchSession;
+import io.silk.controller.grpc.Refusal;
 import io.silk.controller.identity.CallerIdentity;
-import io.silk.controller.watch.LeaseChangeFeed;
-import io.silk.controller.watch.SnapshotMessages;
-import io.silk.controller.watch.WatchStream;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.AcquireResponse;
 import io.silk.proto.v1.Lease;
@@ -20,136 +19,95 @@ import io.silk.proto.v1.RenewRequest;
 import io.silk.proto.v1.RenewResponse;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
-import java.util.function.Supplier;
+import io.silk.values.BadValue;
+import io.silk.values.Ipv4Address;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.TransientDataAccessException;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.CannotCreateTransactionException;
-import org.springframework.transaction.TransactionSystemException;
 
-/** The silk.v1 LeaseService: authorisation, validation and status codes around the ledger. */
+/**
+ * The silk.v1 LeaseService: who may act on which lease, input parsed into values, and the ledger
+ * and the feed behind. What a call throws becomes its status in {@link StatusMapping}.
+ */
 @Component
 public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(LeaseGrpcEndpoint.class);
-    private static final long OUTAGE_LOG_INTERVAL_NANOS = 10_000_000_000L;
-    private static volatile long lastOutageLog = System.nanoTime() - OUTAGE_LOG_INTERVAL_NANOS - 1;
 
     private final LeaseLedger ledger;
-    private final LeaseChangeFeed feed;
-    private final SnapshotMessages snapshots;
+    private final ChangeFeed<Ipv4Address, LeaseEventRecord> feed;
+    private final LeaseWatchMessages messages;
     private final int watchQueueLimit;
 
-    public LeaseGrpcEndpoint(LeaseLedger ledger, LeaseChangeFeed feed, SnapshotMessages snapshots,
-            @org.springframework.beans.factory.annotation.Value("${silk.controller.watch.queue-limit:10000}") int watchQueueLimit) {
+    public LeaseGrpcEndpoint(LeaseLedger ledger, ChangeFeed<Ipv4Address, LeaseEventRecord> feed, LeaseWatchMessages messages,
+            EventLogProperties properties) {
         this.ledger = ledger;
         this.feed = feed;
-        this.snapshots = snapshots;
-        this.watchQueueLimit = watchQueueLimit;
+        this.messages = messages;
+        this.watchQueueLimit = properties.watchQueueLimit();
     }
 
     @Override
     public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> out) {
-        unary(out, () -> {
-            String cell = CallerIdentity.cellToActOn(request.getUnderlayIp(), "acquire lease");
-            LeaseView lease = ledger.acquire(cell);
-            return AcquireResponse.newBuilder().setLease(lease.toProto())
-                    .setOverlayNetwork(ledger.pool().network().toString()).build();
-        });
+        Ipv4Address cell = cell(request.getUnderlayIp(), "acquire lease");
+        LeaseRecord lease = ledger.acquire(cell);
+        out.onNext(AcquireResponse.newBuilder().setLease(lease.toProto())
+                .setOverlayNetwork(ledger.pool().network().toString()).build());
+        out.onCompleted();
     }
 
     @Override
     public void renew(RenewRequest request, StreamObserver<RenewResponse> out) {
-        unary(out, () -> {
-            if (!request.hasLease()) {
-                throw LeaseRejection.invalid("renew lease: the request carries no lease");
-            }
-            Lease l = request.getLease();
-            String cell = CallerIdentity.cellToActOn(l.getUnderlayIp(), "renew lease");
-            LeaseView lease = ledger.renew(cell, l.getOverlaySubnet(), l.getOverlayHardwareAddr());
-            return RenewResponse.newBuilder().setLease(lease.toProto())
-                    .setOverlayNetwork(ledger.pool().network().toString()).build();
-        });
+        if (!request.hasLease()) {
+            throw Refusal.invalid("renew lease: the request carries no lease");
+        }
+        Lease l = request.getLease();
+        Ipv4Address cell = cell(l.getUnderlayIp(), "renew lease");
+        LeaseRecord lease = ledger.renew(cell, l.getOverlaySubnet(), l.getOverlayHardwareAddr());
+        out.onNext(RenewResponse.newBuilder().setLease(lease.toProto())
+                .setOverlayNetwork(ledger.pool().network().toString()).build());
+        out.onCompleted();
     }
 
     @Override
     public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> out) {
-        unary(out, () -> {
-            String cell = CallerIdentity.cellToActOn(request.getUnderlayIp(), "release lease");
-            boolean released = ledger.release(cell);
-            if (released) {
-                log.info("lease released cell={}", cell);
-            }
-            return ReleaseResponse.newBuilder().setReleased(released).build();
-        });
+        Ipv4Address cell = cell(request.getUnderlayIp(), "release lease");
+        boolean released = ledger.release(cell);
+        if (released) {
+            log.atInfo().setMessage("lease released").addKeyValue("cell", cell).log();
+        }
+        out.onNext(ReleaseResponse.newBuilder().setReleased(released).build());
+        out.onCompleted();
     }
 
+    /** The shared snapshot of the feed's current revision. */
     @Override
     public void list(ListRequest request, StreamObserver<ListResponse> out) {
-        unary(out, () -> {
-            CallerIdentity.requireAuthenticated("list leases");
-            return currentList();
-        });
-    }
-
-    /** The List answer: the shared snapshot of the feed's current revision. */
-    private ListResponse currentList() {
-        var snapshot = feed.snapshot();
-        return ListResponse.newBuilder().setRevision(snapshot.revision()).setOverlayNetwork(ledger.pool().network().toString())
-                .addAllLeases(snapshots.leases(snapshot.leases(), snapshot.revision())).build();
+        CallerIdentity.requireAuthenticated("list leases");
+        var snapshot = feed.snapshot(ChangeFeed.ALL);
+        out.onNext(ListResponse.newBuilder().setRevision(snapshot.revision())
+                .setOverlayNetwork(ledger.pool().network().toString())
+                .addAllLeases(messages.leases(snapshot.things(), snapshot.revision(), snapshot.databaseId())).build());
+        out.onCompleted();
     }
 
     @Override
     public void watch(WatchRequest request, StreamObserver<WatchResponse> out) {
-        try {
-            CallerIdentity.requireAuthenticated("watch leases");
-            if (request.getFromRevision() < 0) {
-                throw LeaseRejection.invalid("watch leases: from_revision " + request.getFromRevision() + " is negative");
-            }
-        } catch (LeaseRejection e) {
-            out.onError(statusOf(e));
-            return;
+        CallerIdentity.requireAuthenticated("watch leases");
+        if (request.getFromRevision() < 0) {
+            throw Refusal.invalid("watch leases: from_revision " + request.getFromRevision() + " is negative");
         }
-        new WatchStream((ServerCallStreamObserver<WatchResponse>) out, feed, snapshots, watchQueueLimit, request.getFromRevision()).start();
+        new WatchSession<>((ServerCallStreamObserver<WatchResponse>) out, feed, ChangeFeed.ALL, messages, watchQueueLimit,
+                request.getFromRevision()).start(request.getDatabaseId());
     }
 
-    private static <T> void unary(StreamObserver<T> out, Supplier<T> call) {
-        T response;
+    /** The cell the caller may act on, parsed: "acquire lease: underlay_ip \"10.0.0\" is not an IPv4 address". */
+    private static Ipv4Address cell(String requested, String action) {
+        String text = CallerIdentity.cellToActOn(requested, action);
         try {
-            response = call.get();
-        } catch (LeaseRejection e) {
-            out.onError(statusOf(e));
-            return;
-        } catch (CannotCreateTransactionException | DataAccessResourceFailureException
-                 | TransientDataAccessException | TransactionSystemException e) {
-            long now = System.nanoTime();
-            long last = lastOutageLog;
-            if (now - last > OUTAGE_LOG_INTERVAL_NANOS) {
-                lastOutageLog = now;
-                log.warn("database unavailable, callers told to retry: {}", e.getMostSpecificCause().getMessage());
-            }
-            out.onError(Status.UNAVAILABLE.withDescription("database unavailable; retry with backoff ("
-                    + e.getMostSpecificCause().getMessage() + ")").asRuntimeException());
-            return;
-        } catch (RuntimeException e) {
-            log.error("lease call failed", e);
-            out.onError(Status.INTERNAL.withDescription("internal error: " + e.getMessage()).asRuntimeException());
-            return;
+            return Ipv4Address.parse(text, "underlay_ip");
+        } catch (BadValue e) {
+            throw Refusal.invalid(action + ": " + e.getMessage());
         }
-        out.onNext(response);
-        out.onCompleted();
-    }
-
-    static StatusRuntimeException statusOf(LeaseRejection e) {
-        Status status = switch (e.reason()) {
-            case INVALID -> Status.INVALID_ARGUMENT;
-            case MISMATCH -> Status.FAILED_PRECONDITION;
-            case EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-            case FORBIDDEN -> Status.PERMISSION_DENIED;
-            case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
-        };
-        return status.withDescription(e.getMessage()).asRuntimeException();
     }
 }

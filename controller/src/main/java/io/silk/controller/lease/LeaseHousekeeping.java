@@ -1,68 +1,64 @@
 package io.silk.controller.lease;
 
+import io.silk.controller.database.DatabaseReadiness;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.dao.DataAccessException;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.support.TransactionTemplate;
 
-/** Expiry sweeps and event-log compaction, on every replica; the database keeps them single. */
+/**
+ * The expiry sweep, on every replica (the database keeps each expiry single). While the database
+ * is away it logs one line when the sweep starts failing and one when it works again.
+ */
 @Component
-public class LeaseHousekeeping {
+public class LeaseHousekeeping implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(LeaseHousekeeping.class);
-    /** Superseded events younger than this stay, for watches resuming a little behind. */
-    private static final double SUPERSEDED_KEEP_SECONDS = 3600;
 
     private final LeaseLedger ledger;
-    private final SubnetPoolRepository pools;
-    private final TransactionTemplate tx;
+    private final DatabaseReadiness readiness;
+    private final TaskScheduler scheduler;
     private final LeaseProperties properties;
     private volatile boolean lastSweepFailed;
 
-    public LeaseHousekeeping(LeaseLedger ledger, SubnetPoolRepository pools, TransactionTemplate tx,
-            LeaseProperties properties) {
+    public LeaseHousekeeping(LeaseLedger ledger, DatabaseReadiness readiness, TaskScheduler scheduler, LeaseProperties properties) {
         this.ledger = ledger;
-        this.pools = pools;
-        this.tx = tx;
+        this.readiness = readiness;
+        this.scheduler = scheduler;
         this.properties = properties;
     }
 
-    @Scheduled(fixedDelayString = "${silk.controller.lease.expiry-sweep-interval:5s}",
-            initialDelayString = "${silk.controller.lease.expiry-sweep-interval:5s}")
+    @Override
+    public void afterSingletonsInstantiated() {
+        scheduler.scheduleWithFixedDelay(this::sweepExpired,
+                java.time.Instant.now().plus(properties.expirySweepInterval()), properties.expirySweepInterval());
+    }
+
     public void sweepExpired() {
+        if (!readiness.ready()) {
+            return;
+        }
         try {
-            var expired = ledger.expireDue();
-            for (var e : expired) {
-                log.info("lease expired cell={} subnet={} revision={}", e.underlayIp(), e.subnet(), e.revision());
-            }
+            List<LeaseRecord> expired;
+            do {
+                expired = ledger.expireDue();
+                for (LeaseRecord e : expired) {
+                    log.atInfo().setMessage("lease expired").addKeyValue("cell", e.cell()).addKeyValue("subnet", e.subnet())
+                            .addKeyValue("revision", e.revision()).log();
+                }
+            } while (expired.size() >= 1000);
             if (lastSweepFailed) {
-                log.info("expiry sweep working again");
+                log.atInfo().setMessage("expiry sweep working again").log();
             }
             lastSweepFailed = false;
         } catch (DataAccessException e) {
             if (!lastSweepFailed) {
-                log.warn("expiry sweep failed, will retry: {}", e.getMostSpecificCause().getMessage());
+                log.atWarn().setMessage("expiry sweep failed, will retry").addKeyValue("error", e.getMostSpecificCause().getMessage()).log();
             }
             lastSweepFailed = true;
-        }
-    }
-
-    @Scheduled(fixedDelayString = "${silk.controller.lease.compaction-interval:10m}",
-            initialDelayString = "${silk.controller.lease.compaction-interval:10m}")
-    public void compactEvents() {
-        try {
-            tx.executeWithoutResult(status -> {
-                if (!pools.tryLockCompaction()) {
-                    return;
-                }
-                int superseded = pools.dropSupersededEvents(SUPERSEDED_KEEP_SECONDS);
-                int tombstones = pools.dropOldTombstones(properties.eventRetention().toSeconds());
-                log.debug("event log compacted superseded={} tombstone_batches={}", superseded, tombstones);
-            });
-        } catch (DataAccessException e) {
-            log.warn("event compaction failed, will retry: {}", e.getMostSpecificCause().getMessage());
         }
     }
 }

@@ -8,9 +8,11 @@ import java.util.Set;
 /** One row of {@code policy_event}, as the policy stream carries it. Exactly one of c2c and egress is set. */
 public record PolicyEvent(long revision, boolean created, C2CPolicy c2c, EgressPolicy egress) {
 
-    /** Identifies the policy across its creation and deletion. */
-    public String key() {
-        return c2c != null ? "c2c:" + c2c.getId() : "egress:" + egress.getId();
+    /** Identifies a policy across its creation and deletion: its type and id. */
+    public record Key(String type, long id) {}
+
+    public Key key() {
+        return c2c != null ? new Key("c2c", c2c.getId()) : new Key("egress", egress.getId());
     }
 
     /** True when a cell hosting these apps needs the policy. */

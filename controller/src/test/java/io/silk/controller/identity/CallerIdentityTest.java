@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Context;
-import io.silk.controller.lease.LeaseRejection;
+import io.silk.controller.grpc.Refusal;
 import io.silk.controller.testing.TestPki;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -42,13 +42,13 @@ class CallerIdentityTest {
         assertThat(actAs(new CallerIdentity.Cell("10.0.0.9"), "")).isEqualTo("10.0.0.9");
         assertThat(actAs(new CallerIdentity.Cell("10.0.0.9"), "10.0.0.9")).isEqualTo("10.0.0.9");
         assertThatThrownBy(() -> actAs(new CallerIdentity.Cell("10.0.0.9"), "10.0.0.8"))
-                .isInstanceOfSatisfying(LeaseRejection.class,
-                        e -> assertThat(e.reason()).isEqualTo(LeaseRejection.Reason.FORBIDDEN));
+                .isInstanceOfSatisfying(Refusal.class,
+                        e -> assertThat(e.reason()).isEqualTo(Refusal.Reason.FORBIDDEN));
         assertThat(actAs(new CallerIdentity.Operator("op"), "10.0.0.8")).isEqualTo("10.0.0.8");
         assertThatThrownBy(() -> actAs(new CallerIdentity.Operator("op"), ""))
                 .hasMessageContaining("underlay_ip is required");
         assertThatThrownBy(() -> actAs(new CallerIdentity.Anonymous("no cert"), "10.0.0.8"))
-                .isInstanceOfSatisfying(LeaseRejection.class,
-                        e -> assertThat(e.reason()).isEqualTo(LeaseRejection.Reason.UNAUTHENTICATED));
+                .isInstanceOfSatisfying(Refusal.class,
+                        e -> assertThat(e.reason()).isEqualTo(Refusal.Reason.UNAUTHENTICATED));
     }
 }

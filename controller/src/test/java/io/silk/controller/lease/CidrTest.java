@@ -40,7 +40,7 @@ class CidrTest {
         assertThatThrownBy(() -> Cidr.parse("", "s")).hasMessageContaining("empty");
         for (String bad : new String[] {"1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.-4", "a.b.c.d", "1..2.3", "256.1.1.1"}) {
             assertThatThrownBy(() -> Ipv4.parse(bad, "underlay_ip")).as(bad)
-                    .isInstanceOf(LeaseRejection.class).hasMessageContaining("underlay_ip");
+                    .isInstanceOf(Refusal.class).hasMessageContaining("underlay_ip");
         }
         assertThat(Ipv4.format(Ipv4.parse("10.0.0.5", "x"))).isEqualTo("10.0.0.5");
     }

@@ -1,10 +1,10 @@
-package io.silk.controller.lease;
+package io.silk.controller.grpc;
 
 /**
- * A request the ledger refuses, with a message that says what to do. The gRPC layer maps the
+ * A call the controller refuses, with a message that says what to do. The gRPC layer maps the
  * reason to a status code; the message goes to the caller as it is.
  */
-public final class LeaseRejection extends RuntimeException {
+public final class Refusal extends RuntimeException {
 
     public enum Reason {
         /** Malformed input: INVALID_ARGUMENT. */
@@ -21,7 +21,7 @@ public final class LeaseRejection extends RuntimeException {
 
     private final Reason reason;
 
-    public LeaseRejection(Reason reason, String message) {
+    public Refusal(Reason reason, String message) {
         super(message, null, false, false);
         this.reason = reason;
     }
@@ -30,12 +30,12 @@ public final class LeaseRejection extends RuntimeException {
         return reason;
     }
 
-    public static LeaseRejection invalid(String message) {
-        return new LeaseRejection(Reason.INVALID, message);
+    public static Refusal invalid(String message) {
+        return new Refusal(Reason.INVALID, message);
     }
 
     /** The same rejection with context in front: "acquire lease for cell 10.0.0.5: ...". */
-    public LeaseRejection in(String context) {
-        return new LeaseRejection(reason, context + ": " + getMessage());
+    public Refusal in(String context) {
+        return new Refusal(reason, context + ": " + getMessage());
     }
 }

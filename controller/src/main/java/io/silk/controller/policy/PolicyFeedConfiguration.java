@@ -1,0 +1,17 @@
+package io.silk.controller.policy;
+
+import io.silk.controller.database.DedicatedConnector;
+import io.silk.controller.feed.ChangeFeed;
+import io.silk.controller.feed.EventLogProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The policy log's feed: an instance of the generic event-log machinery (the policy server signals its writes). */
+@Configuration(proxyBeanMethods = false)
+public class PolicyFeedConfiguration {
+
+    @Bean
+    ChangeFeed<PolicyEvent.Key, PolicyEvent> policyFeed(EventLogProperties properties, DedicatedConnector connector) {
+        return new ChangeFeed<>(new PolicyEventLog(), properties.replayBuffer(), connector);
+    }
+}
