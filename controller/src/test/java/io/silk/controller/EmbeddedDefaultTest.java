@@ -6,6 +6,7 @@ import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
 import io.silk.proto.v1.AcquireRequest;
 import com.zaxxer.hikari.HikariDataSource;
+import io.silk.controller.database.RenewablePool;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -32,7 +33,7 @@ class EmbeddedDefaultTest {
         try (var replica = ControllerReplica.start(props)) {
             subnet = replica.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.8.0.1").build())
                     .getLease().getOverlaySubnet();
-            HikariDataSource pool = replica.context().getBean(HikariDataSource.class);
+            HikariDataSource pool = replica.context().getBean(RenewablePool.class).current();
             assertThat(pool.getMaximumPoolSize()).as("the configured pool size applies to the embedded database").isEqualTo(5);
             // An acquired lease must survive a crash of the machine, not only a clean restart.
             try (Connection db = pool.getConnection(); Statement s = db.createStatement()) {

@@ -47,12 +47,24 @@ public class DatabaseReadiness implements SmartLifecycle, HealthIndicator {
         }
     }
 
+    /**
+     * Sets up a database that replaced the one this replica started on (found by a change feed):
+     * migrations and setups again, at once, on the caller's thread. Failures are left to the
+     * caller's retry (the feed reconnects and finds the database still unset).
+     */
+    public synchronized void setUpAgain() {
+        if (!attempt()) {
+            throw new IllegalStateException("set up the replacement database: " + lastError);
+        }
+        log.atInfo().setMessage("replacement database set up").log();
+    }
+
     @Override
     public Health health() {
         return ready ? Health.up().build() : Health.outOfService().withDetail("error", lastError).build();
     }
 
-    private boolean attempt() {
+    private synchronized boolean attempt() {
         try {
             Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
             for (DatabaseSetup setup : setups) {

@@ -48,10 +48,12 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
     }
 
     private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
+    private static final String UNDEFINED_TABLE = "42P01";
 
     private final EventLog<K, E> eventLog;
     private final int replayCapacity;
     private final RevisionOrderedReader<E> reader;
+    private volatile Runnable onDatabaseReplaced = () -> {};
 
     // Guarded by this.
     private final Map<K, E> latest = new LinkedHashMap<>();
@@ -113,9 +115,16 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
         String id;
         long horizon;
         long sequenceAt;
-        try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery("SELECT uuid::text FROM database_identity WHERE id = 1")) {
-            id = rs.next() ? rs.getString(1) : "";
+        try {
+            id = databaseIdentity(db);
+        } catch (SQLException e) {
+            if (!UNDEFINED_TABLE.equals(e.getSQLState())) {
+                throw e;
+            }
+            // An empty database took the old one's place: set it up, then read it.
+            log.atWarn().setMessage("the database has no schema; setting it up").addKeyValue("log", eventLog.name()).log();
+            replacedDatabase();
+            id = databaseIdentity(db);
         }
         try (PreparedStatement s = db.prepareStatement("SELECT revision FROM event_horizon WHERE log = ?")) {
             s.setString(1, eventLog.name());
@@ -128,8 +137,10 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             sequenceAt = rs.next() ? rs.getLong(1) : 0;
         }
         List<Subscriber<E>> cut = List.of();
+        boolean replaced = false;
         synchronized (this) {
             if (databaseId != null && (!databaseId.equals(id) || sequenceAt < revision)) {
+                replaced = true;
                 log.atWarn().setMessage("the database was replaced under this replica; starting the feed over")
                         .addKeyValue("log", eventLog.name()).addKeyValue("database_id", id)
                         .addKeyValue("previous_database_id", databaseId).addKeyValue("revision", revision)
@@ -145,9 +156,36 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             databaseId = id;
             replayFrom = Math.max(replayFrom, horizon);
         }
+        if (!cut.isEmpty() || replaced) {
+            replacedDatabase();
+        }
         for (Subscriber<E> s : cut) {
             s.abort("the controller's database was replaced; resume to get a snapshot");
         }
+    }
+
+    private void replacedDatabase() throws SQLException {
+        try {
+            onDatabaseReplaced.run();
+        } catch (RuntimeException e) {
+            throw new SQLException(e.getMessage(), e);
+        }
+    }
+
+    private static String databaseIdentity(Connection db) throws SQLException {
+        try (Statement s = db.createStatement();
+             ResultSet rs = s.executeQuery("SELECT uuid::text FROM database_identity WHERE id = 1")) {
+            return rs.next() ? rs.getString(1) : "";
+        }
+    }
+
+    /**
+     * Runs when the feed finds that its database was replaced (another identity, revisions gone
+     * back, or no schema at all), on the feed's thread before it reads on: the replica sets the new
+     * database up (migrations, the subnet pool). Must be idempotent.
+     */
+    public void onDatabaseReplaced(Runnable action) {
+        this.onDatabaseReplaced = action;
     }
 
     private synchronized void apply(List<E> events) {
@@ -281,6 +319,20 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
 
     public synchronized int subscriberCount() {
         return subscribers.size();
+    }
+
+    /**
+     * Waits (up to {@code timeout}) until the feed has applied everything committed before this
+     * call (read-your-writes for List); false on timeout. Wake the reader first (a NOTIFY on the
+     * log's channel) or this waits for the next periodic read.
+     */
+    public boolean awaitCatchUpAfterNow(Duration timeout) {
+        try {
+            return reader.awaitCatchUpAfterNow(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     public boolean isConnected() {

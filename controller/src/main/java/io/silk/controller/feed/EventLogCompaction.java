@@ -12,6 +12,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.TransactionException;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -63,9 +64,9 @@ public class EventLogCompaction implements SmartInitializingSingleton {
         for (ChangeFeed<?, ?> feed : feeds) {
             try {
                 compact(feed.eventLog(), properties.supersededKeep(), properties.retention());
-            } catch (DataAccessException e) {
+            } catch (DataAccessException | TransactionException e) {
                 log.atWarn().setMessage("event log compaction failed, will retry").addKeyValue("log", feed.eventLog().name())
-                        .addKeyValue("error", e.getMostSpecificCause().getMessage()).log();
+                        .addKeyValue("error", String.valueOf(e.getMostSpecificCause().getMessage())).log();
             }
         }
     }

@@ -87,6 +87,11 @@ public final class RevisionOrderedReader<E> {
 
     private Gap pendingGap;
 
+    // Read passes: numbered as they start; the number of the last that ended caught up.
+    private final Object passes = new Object();
+    private long passesStarted;
+    private long caughtUpThrough;
+
     /**
      * @param select a query with two parameters, the revision to read after and a row limit, that
      *               returns events in revision order
@@ -175,11 +180,13 @@ public final class RevisionOrderedReader<E> {
                     // Blocks until a NOTIFY arrives; the idle timeout doubles as a liveness check.
                     pg.getNotifications(pendingGap != null ? GAP_WAIT_MS : IDLE_WAIT_MS);
                 }
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 if (!running) {
                     return;
                 }
-                if (!lost) {
+                if (e instanceof RuntimeException) {
+                    log.atError().setMessage("change feed failed, reconnecting").addKeyValue("feed", name).setCause(e).log();
+                } else if (!lost) {
                     log.atWarn().setMessage("change feed lost the database, reconnecting").addKeyValue("feed", name)
                             .addKeyValue("error", e.getMessage()).log();
                     lost = true;
@@ -196,8 +203,43 @@ public final class RevisionOrderedReader<E> {
         }
     }
 
+    /**
+     * Waits (up to {@code timeout}) until a read that started after this call has caught up, so
+     * that everything committed before the call has been applied; false on timeout. The caller
+     * wakes the reader (a NOTIFY on its channel) when it cannot wait for the next periodic read.
+     */
+    public boolean awaitCatchUpAfterNow(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (passes) {
+            long after = passesStarted;
+            while (caughtUpThrough <= after) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(passes, left);
+            }
+            return true;
+        }
+    }
+
     /** Reads and applies what is new; true when there may be more to read right away. */
     private boolean readOnce(Connection db) throws SQLException {
+        long pass;
+        synchronized (passes) {
+            pass = ++passesStarted;
+        }
+        boolean more = readAndApply(db);
+        if (!more && pendingGap == null) {
+            synchronized (passes) {
+                caughtUpThrough = pass;
+                passes.notifyAll();
+            }
+        }
+        return more;
+    }
+
+    private boolean readAndApply(Connection db) throws SQLException {
         long from = sink.position();
         long xminNow = pendingGap != null ? snapshotBound(db, "pg_snapshot_xmin") : 0;
         List<E> read = new ArrayList<>();

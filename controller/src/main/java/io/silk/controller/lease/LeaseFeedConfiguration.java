@@ -1,5 +1,6 @@
 package io.silk.controller.lease;
 
+import io.silk.controller.database.DatabaseReadiness;
 import io.silk.controller.database.DedicatedConnector;
 import io.silk.controller.feed.ChangeFeed;
 import io.silk.controller.feed.EventLogProperties;
@@ -13,8 +14,11 @@ import org.springframework.context.annotation.Configuration;
 public class LeaseFeedConfiguration {
 
     @Bean
-    ChangeFeed<Ipv4Address, LeaseEventRecord> leaseFeed(EventLogProperties properties, DedicatedConnector connector) {
-        return new ChangeFeed<>(new LeaseEventLog(), properties.replayBuffer(), connector);
+    ChangeFeed<Ipv4Address, LeaseEventRecord> leaseFeed(EventLogProperties properties, DedicatedConnector connector,
+            DatabaseReadiness readiness) {
+        var feed = new ChangeFeed<>(new LeaseEventLog(), properties.replayBuffer(), connector);
+        feed.onDatabaseReplaced(readiness::setUpAgain);
+        return feed;
     }
 
     @Bean(initMethod = "start", destroyMethod = "close")

@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.dao.DataAccessException;
 import org.springframework.scheduling.TaskScheduler;
+import org.springframework.transaction.TransactionException;
 import org.springframework.stereotype.Component;
 
 /**
@@ -54,9 +55,10 @@ public class LeaseHousekeeping implements SmartInitializingSingleton {
                 log.atInfo().setMessage("expiry sweep working again").log();
             }
             lastSweepFailed = false;
-        } catch (DataAccessException e) {
+        } catch (DataAccessException | TransactionException e) {
             if (!lastSweepFailed) {
-                log.atWarn().setMessage("expiry sweep failed, will retry").addKeyValue("error", e.getMostSpecificCause().getMessage()).log();
+                log.atWarn().setMessage("expiry sweep failed, will retry")
+                        .addKeyValue("error", String.valueOf(e.getMostSpecificCause().getMessage())).log();
             }
             lastSweepFailed = true;
         }

@@ -1,5 +1,6 @@
 package io.silk.controller.policy;
 
+import io.silk.controller.database.DatabaseReadiness;
 import io.silk.controller.database.DedicatedConnector;
 import io.silk.controller.feed.ChangeFeed;
 import io.silk.controller.feed.EventLogProperties;
@@ -11,7 +12,10 @@ import org.springframework.context.annotation.Configuration;
 public class PolicyFeedConfiguration {
 
     @Bean
-    ChangeFeed<PolicyEvent.Key, PolicyEvent> policyFeed(EventLogProperties properties, DedicatedConnector connector) {
-        return new ChangeFeed<>(new PolicyEventLog(), properties.replayBuffer(), connector);
+    ChangeFeed<PolicyEvent.Key, PolicyEvent> policyFeed(EventLogProperties properties, DedicatedConnector connector,
+            DatabaseReadiness readiness) {
+        var feed = new ChangeFeed<>(new PolicyEventLog(), properties.replayBuffer(), connector);
+        feed.onDatabaseReplaced(readiness::setUpAgain);
+        return feed;
     }
 }

@@ -35,6 +35,7 @@ class DatabaseRestartTest {
             Lease before = stub.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.0.0.1").build()).getLease();
             WatchClient watcher = new WatchClient();
             watcher.watch(replica.channel(TestPki.operator()));
+            watcher.awaitEstablished(Duration.ofSeconds(10));
             watcher.awaitRoutable(m -> m.containsKey("10.0.0.1"), Duration.ofSeconds(5));
 
             pg.close();

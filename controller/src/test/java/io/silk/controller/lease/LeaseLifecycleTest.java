@@ -173,4 +173,53 @@ class LeaseLifecycleTest {
         }
         assertThatThrownBy(() -> acquire("10.0.0.1.2")).isInstanceOf(StatusRuntimeException.class);
     }
+
+    @Test
+    void hugeBadInputIsQuotedShortenedSoTheErrorFitsInDefaultClientMetadata() {
+        String huge = "1".repeat(10_240);
+        for (Runnable call : new Runnable[] {
+            () -> acquire(huge),
+            () -> leases.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder().setUnderlayIp("10.0.9.1")
+                    .setOverlaySubnet(huge)).build()),
+            () -> leases.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder().setUnderlayIp("10.0.9.1")
+                    .setOverlaySubnet("10.255.9.0/24").setOverlayHardwareAddr(huge)).build()),
+        }) {
+            var e = failure(call);
+            // A default client refuses metadata over 8 KiB and would report RESOURCE_EXHAUSTED instead.
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getStatus().getDescription()).hasSizeLessThan(300).contains("(10240 chars)");
+        }
+    }
+
+    @Test
+    void renewOfAnUnknownLeaseAdoptsOnlyWhatThePoolOffers() {
+        for (String subnet : new String[] {"192.168.7.0/24", "10.255.0.0/24", "10.255.201.0/28", "10.255.1.0/28", "10.255.0.0/16"}) {
+            var e = failure(() -> leases.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder()
+                    .setUnderlayIp("10.0.10.1").setOverlaySubnet(subnet)).build()));
+            assertThat(e.getStatus().getCode()).as(subnet).isEqualTo(Status.Code.FAILED_PRECONDITION);
+            assertThat(e.getStatus().getDescription()).as(subnet).contains("not a subnet the pool offers", "10.255.0.0/16 in /24");
+        }
+        assertThat(leases.list(ListRequest.getDefaultInstance()).getLeasesList())
+                .extracting(Lease::getUnderlayIp).doesNotContain("10.0.10.1");
+        // Nothing adopted blocks the pool: the next acquires work.
+        assertThat(acquire("10.0.10.1").getOverlaySubnet()).matches("10\\.255\\.\\d+\\.0/24");
+        assertThat(acquire("10.0.10.2").getOverlaySubnet()).matches("10\\.255\\.\\d+\\.0/24");
+    }
+
+    @Test
+    void theVtepMacRuleInSqlAgreesWithTheOneInJava() throws Exception {
+        try (var c = db.connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT n::text, vtep_mac(n)::text FROM (VALUES ('10.255.17.0/24'::cidr),"
+                     + " ('0.0.0.0/8'), ('255.255.255.0/24'), ('192.168.0.16/28'), ('10.0.0.0/8'), ('172.16.254.64/26')) v(n)")) {
+            int rows = 0;
+            while (rs.next()) {
+                var subnet = io.silk.values.Ipv4Network.parse(rs.getString(1), "subnet");
+                assertThat(rs.getString(2)).as(rs.getString(1)).isEqualTo(io.silk.values.SilkMacs.vtep(subnet).toString());
+                rows++;
+            }
+            assertThat(rows).isEqualTo(6);
+        }
+        assertThat(acquire("10.0.11.1").getOverlayHardwareAddr()).isEqualTo(io.silk.values.SilkMacs.vtep(
+                io.silk.values.Ipv4Network.parse(acquire("10.0.11.1").getOverlaySubnet(), "s")).toString());
+    }
 }

@@ -43,6 +43,7 @@ class PoolExpiryAndNetworkChangeTest {
             var stub = replica.operatorStub();
             WatchClient watcher = new WatchClient();
             watcher.watch(replica.channel(TestPki.operator()));
+            watcher.awaitEstablished(Duration.ofSeconds(10));
 
             Lease a = acquire(stub, "10.0.0.1");
             Thread.sleep(300);
@@ -88,6 +89,7 @@ class PoolExpiryAndNetworkChangeTest {
             }
             WatchClient fresh = new WatchClient();
             fresh.watch(replica.channel(TestPki.operator()));
+            fresh.awaitEstablished(Duration.ofSeconds(10));
             fresh.awaitRoutable(m -> m.containsKey("10.0.0.1"), Duration.ofSeconds(2));
             fresh.cancel();
             assertThat(stub.list(io.silk.proto.v1.ListRequest.getDefaultInstance()).getLeasesList())

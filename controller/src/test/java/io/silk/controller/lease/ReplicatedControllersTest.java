@@ -89,6 +89,7 @@ class ReplicatedControllersTest {
     void aWatchOnOneReplicaSeesWritesMadeOnTheOther() throws Exception {
         WatchClient watcher = new WatchClient();
         watcher.watch(b.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
         long before = System.nanoTime();
         Lease lease = a.operatorStub().acquire(AcquireRequest.newBuilder().setUnderlayIp("10.2.0.1").build()).getLease();
@@ -121,6 +122,7 @@ class ReplicatedControllersTest {
         var stubA = a.operatorStub();
         WatchClient watcher = new WatchClient();
         watcher.watch(a.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         for (int i = 1; i <= 5; i++) {
             stubA.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.3.0." + i).build());
         }
@@ -137,6 +139,7 @@ class ReplicatedControllersTest {
         // Resume on the other replica from the last revision seen.
         int responsesBefore = watcher.responses().size();
         watcher.watch(b.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> m.size() == 9 && !m.containsKey("10.3.0.1"), Duration.ofSeconds(5));
         var resumed = watcher.responses().subList(responsesBefore, watcher.responses().size());
         assertThat(resumed).as("no snapshot on resume").noneMatch(r -> r.getReset());
@@ -150,6 +153,7 @@ class ReplicatedControllersTest {
     void aKilledReplicaDoesNotLoseChangesForAWatcherThatMovesToTheOther() throws Exception {
         WatchClient watcher = new WatchClient();
         watcher.watch(a.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         var stubB = b.operatorStub();
         stubB.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.4.0.1").build());
         watcher.awaitRoutable(m -> m.containsKey("10.4.0.1"), Duration.ofSeconds(5));
@@ -163,6 +167,7 @@ class ReplicatedControllersTest {
         stubB.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.4.0.2").build());
         stubB.release(ReleaseRequest.newBuilder().setUnderlayIp("10.4.0.1").build());
         watcher.watch(b.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> m.containsKey("10.4.0.2") && !m.containsKey("10.4.0.1"), Duration.ofSeconds(5));
         assertThat(watcher.applied()).extracting(e -> e.getKind() + " " + e.getLease().getUnderlayIp())
                 .containsExactly("UPSERTED 10.4.0.1", "UPSERTED 10.4.0.2", "DELETED 10.4.0.1");

@@ -28,12 +28,21 @@ public final class WatchClient {
     private final List<LeaseEvent> applied = new ArrayList<>();
     private final List<WatchResponse> responses = new ArrayList<>();
     private long revision;
+    private String databaseId = "";
     private Status ended;
     private ClientCallStreamObserver<WatchRequest> call;
 
+    /** Watches from the revision (and database) reached so far, as a daemon resumes. */
     public synchronized void watch(ManagedChannel channel) {
+        watchFrom(channel, revision, databaseId);
+    }
+
+    /** Watches from any revision and database, as a daemon with that state would. */
+    public synchronized void watchFrom(ManagedChannel channel, long fromRevision, String fromDatabaseId) {
         ended = null;
-        LeaseServiceGrpc.newStub(channel).watch(WatchRequest.newBuilder().setFromRevision(revision).build(),
+        established = false;
+        LeaseServiceGrpc.newStub(channel).watch(WatchRequest.newBuilder().setFromRevision(fromRevision)
+                        .setDatabaseId(fromDatabaseId).build(),
                 new ClientResponseObserver<WatchRequest, WatchResponse>() {
                     @Override
                     public void beforeStart(ClientCallStreamObserver<WatchRequest> requestStream) {
@@ -57,9 +66,17 @@ public final class WatchClient {
                 });
     }
 
+    private boolean established;
+
     private synchronized void apply(WatchResponse r) {
         responses.add(r);
+        established = true;
+        if (!r.getDatabaseId().isEmpty()) {
+            databaseId = r.getDatabaseId();
+        }
         if (r.getReset()) {
+            // A snapshot replaces everything, its revision too (lower, when the database was replaced).
+            revision = r.getRevision();
             routable.clear();
             r.getLeasesList().forEach(l -> routable.put(l.getUnderlayIp(), l));
         }
@@ -114,6 +131,25 @@ public final class WatchClient {
             TimeUnit.NANOSECONDS.timedWait(this, left);
         }
         return ended;
+    }
+
+    /**
+     * Waits for the stream's first message: from then on the server has subscribed this stream,
+     * and every later write reaches it. A test that writes before this races the subscription.
+     */
+    public synchronized void awaitEstablished(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!established) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new AssertionError("watch stream not established; ended=" + ended);
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+    }
+
+    public synchronized String databaseId() {
+        return databaseId;
     }
 
     public synchronized Map<String, Lease> routable() {

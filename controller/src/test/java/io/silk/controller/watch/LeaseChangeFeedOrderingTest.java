@@ -52,6 +52,7 @@ class LeaseChangeFeedOrderingTest {
     void aLaterRevisionWaitsForAnEarlierOneStillInFlight() throws Exception {
         WatchClient watcher = new WatchClient();
         watcher.watch(replica.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
 
         try (Connection early = inFlightEvent("10.50.0.1", "10.255.250.0/24")) {
@@ -70,6 +71,7 @@ class LeaseChangeFeedOrderingTest {
     void aRolledBackRevisionIsSkippedPromptly() throws Exception {
         WatchClient watcher = new WatchClient();
         watcher.watch(replica.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
 
         try (Connection doomed = inFlightEvent("10.51.0.1", "10.255.251.0/24")) {
@@ -112,6 +114,7 @@ class LeaseChangeFeedOrderingTest {
     void aMissingRevisionWhoseWriterHasAHigherXidIsNotSkipped() throws Exception {
         WatchClient watcher = new WatchClient();
         watcher.watch(replica.channel(TestPki.operator()));
+        watcher.awaitEstablished(Duration.ofSeconds(10));
         watcher.awaitRoutable(m -> true, Duration.ofSeconds(5));
 
         try (Connection lowXid = withXid(); Connection highXid = withXid()) {
