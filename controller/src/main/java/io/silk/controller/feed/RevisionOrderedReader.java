@@ -40,7 +40,7 @@ public final class RevisionOrderedReader<E> {
 
         void apply(List<E> events);
 
-        /** On every (re)connection, before reading: the sink may check which database this is. */
+        /** On every (re)connection before reading, and every few seconds after: the sink checks which database this is. */
         void connected(Connection db) throws SQLException;
 
         /** Everything committed so far has been applied (called after every read that found the end). */
@@ -66,6 +66,8 @@ public final class RevisionOrderedReader<E> {
     /** Reconnect backoff: capped low so a feed is back within half a second of the database. */
     private static final long BACKOFF_MIN_MS = 50;
     private static final long BACKOFF_MAX_MS = 500;
+    /** How often a connected reader asks the sink to check the database again ({@link Sink#connected}). */
+    private static final long RECHECK_NANOS = 5_000_000_000L;
 
     private final String name;
     private final String channel;
@@ -168,7 +170,14 @@ public final class RevisionOrderedReader<E> {
                 lost = false;
                 backoffMs = BACKOFF_MIN_MS;
                 PGConnection pg = db.unwrap(PGConnection.class);
+                long lastCheck = System.nanoTime();
                 while (running) {
+                    if (System.nanoTime() - lastCheck > RECHECK_NANOS) {
+                        // The database can be replaced without this connection breaking (a schema
+                        // dropped and recreated): look again at which one this is.
+                        sink.connected(db);
+                        lastCheck = System.nanoTime();
+                    }
                     boolean more = readOnce(db);
                     if (!more && pendingGap == null) {
                         sink.caughtUp();
