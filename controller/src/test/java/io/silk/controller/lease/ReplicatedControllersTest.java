@@ -99,7 +99,7 @@ class ReplicatedControllersTest {
         assertThat(millis).as("push, not a poll interval").isLessThan(1000);
 
         // Each of several writes arrives well inside the feeds' 1 s fallback read: the writer's
-        // post-commit NOTIFY (LeaseChangeSignal) woke the other replica. Without it, five in a row
+        // post-commit NOTIFY (the lease ChangeSignal) woke the other replica. Without it, five in a row
         // under 400 ms would be luck (about 1 in 100).
         for (int i = 1; i <= 5; i++) {
             String cell = "10.2.1." + i;

@@ -1,4 +1,4 @@
-package io.silk.controller.watch;
+package io.silk.controller.feed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,10 +16,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Revisions commit out of order: the feed must hold back a later revision while an earlier one
+ * The revision-ordered reader under every feed (here the lease log's). Revisions commit out of order: the feed must hold back a later revision while an earlier one
  * may still commit, and must not wait forever for one whose transaction rolled back.
  */
-class LeaseChangeFeedOrderingTest {
+class RevisionOrderedReaderTest {
 
     static TestPostgres.Database db;
     static ControllerReplica replica;
@@ -40,10 +40,8 @@ class LeaseChangeFeedOrderingTest {
         Connection c = db.connect();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
-            s.execute("SELECT pg_current_xact_id()");
-            s.execute("INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)"
-                    + " VALUES (nextval('lease_revision'), 'UPSERTED', '" + cell + "', '" + subnet
-                    + "', 'ee:ee:0a:ff:32:00', now() + interval '1 hour')");
+            s.execute("SELECT append_lease_event('UPSERTED', '" + cell + "', '" + subnet + "', vtep_mac('" + subnet
+                    + "'), now() + interval '1 hour')");
         }
         return c;
     }
@@ -99,9 +97,8 @@ class LeaseChangeFeedOrderingTest {
 
     static void drawEvent(Connection c, String cell, String subnet) throws Exception {
         try (Statement s = c.createStatement()) {
-            s.execute("INSERT INTO lease_event (revision, kind, underlay_ip, subnet, vtep_mac, expires_at)"
-                    + " VALUES (nextval('lease_revision'), 'UPSERTED', '" + cell + "', '" + subnet
-                    + "', 'ee:ee:0a:ff:32:00', now() + interval '1 hour')");
+            s.execute("SELECT append_lease_event('UPSERTED', '" + cell + "', '" + subnet + "', vtep_mac('" + subnet
+                    + "'), now() + interval '1 hour')");
         }
     }
 
