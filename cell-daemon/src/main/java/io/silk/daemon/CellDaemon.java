@@ -7,14 +7,16 @@ import io.silk.daemon.cni.CniHandler;
 import io.silk.daemon.cni.CniSocketServer;
 import io.silk.daemon.cni.ContainerLink;
 import io.silk.daemon.config.DaemonConfig;
+import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.health.HealthServer;
 import io.silk.daemon.ipam.AddressBook;
-import io.silk.daemon.lease.ControllerClient;
 import io.silk.daemon.lease.LeaseKeeper;
 import io.silk.daemon.lease.LeaseWatcher;
 import io.silk.daemon.policy.Iptables;
+import io.silk.daemon.policy.IptablesBackend;
 import io.silk.daemon.policy.PolicyWatcher;
-import io.silk.daemon.vtep.Overlay;
+import io.silk.daemon.state.CellState;
+import io.silk.daemon.vtep.KernelOverlay;
 import io.silk.netlink.Netlink;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,14 +35,28 @@ import picocli.CommandLine.Option;
  * namespace, as root.
  */
 @Command(name = "silk-cell-daemon", mixinStandardHelpOptions = true,
-        subcommands = {CellDaemon.Run.class, CellDaemon.Teardown.class},
+        subcommands = {CellDaemon.Run.class, CellDaemon.TeardownCommand.class},
         description = "The silk cell daemon: holds the cell's lease, programs the overlay, serves the CNI plugin.")
 public final class CellDaemon {
 
     private static final Logger log = LoggerFactory.getLogger(CellDaemon.class);
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new CellDaemon()).execute(args));
+        String format = System.getenv().getOrDefault("SILK_LOG_FORMAT", "text");
+        if (!format.equals("text") && !format.equals("json")) {
+            System.err.println("silk-cell-daemon: SILK_LOG_FORMAT " + io.silk.values.Quote.shortened(format) + " is not text or json");
+            System.exit(2);
+        }
+        CommandLine cli = new CommandLine(new CellDaemon());
+        // Operator errors (a bad setting, a refused teardown) as one clear line, not a stack trace.
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof IllegalArgumentException || e instanceof Teardown.Refused) {
+                line.getErr().println("silk-cell-daemon: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
     }
 
     @Command(name = "run", description = "Run the daemon until SIGTERM.")
@@ -56,17 +72,25 @@ public final class CellDaemon {
         }
     }
 
-    @Command(name = "teardown", description = "Retire the cell: release its lease and remove the VTEP.")
-    static final class Teardown implements Callable<Integer> {
+    @Command(name = "teardown", description = "Retire the cell (daemon stopped): release its lease and remove everything the"
+            + " daemon made (VTEP, routes, ARP/FDB entries, policy rules and hooks, state files).")
+    static final class TeardownCommand implements Callable<Integer> {
         @Option(names = "--config", required = true, description = "Daemon configuration (properties).")
         Path config;
+
+        @Option(names = "--force", description = "Also when containers are attached (they are detached) or the controller"
+                + " cannot be reached (the lease then expires on its own).")
+        boolean force;
 
         @Override
         public Integer call() {
             DaemonConfig cfg = DaemonConfig.load(config);
-            try (ControllerClient controller = new ControllerClient(cfg); Netlink netlink = Netlink.open()) {
-                Overlay overlay = new Overlay(netlink, cfg.vtepName());
-                new LeaseKeeper(cfg, controller, overlay, () -> 0).teardown();
+            try (GrpcController controller = GrpcController.connect(cfg); Netlink netlink = Netlink.open()) {
+                Teardown.Report r = new Teardown(cfg, controller, new KernelOverlay(netlink, cfg.vtepName()),
+                        new IptablesBackend(new Iptables()), new AddressBook(cfg.stateDir()), new ContainerLink(netlink)).run(force);
+                System.out.println("cell " + cfg.underlayIp() + " retired: lease " + (r.released() ? "released" : "not held")
+                        + ", vtep " + (r.vtepRemoved() ? "removed" : "absent") + ", " + r.chainsRemoved() + " policy chains and "
+                        + r.containersDetached() + " container attachments removed");
             }
             return 0;
         }
@@ -77,19 +101,15 @@ public final class CellDaemon {
         enableForwarding();
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Netlink netlink = Netlink.open();
-        ControllerClient controller = new ControllerClient(cfg);
-        Overlay overlay = new Overlay(netlink, cfg.vtepName());
+        GrpcController controller = GrpcController.connect(cfg);
+        KernelOverlay overlay = new KernelOverlay(netlink, cfg.vtepName());
         AddressBook addresses = new AddressBook(cfg.stateDir());
         forgetVanishedContainers(addresses, netlink);
-        LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, addresses::size);
-        LeaseWatcher watcher = new LeaseWatcher(controller, keeper, overlay);
-        PolicyWatcher policies = new PolicyWatcher(controller, addresses, keeper, new Iptables(), cfg.logDenied());
-        keeper.onNewLease(() -> {
-            watcher.resync();
-            if (cfg.enforcePolicy()) {
-                policies.containersChanged();
-            }
-        });
+        CellState cell = new CellState();
+        cell.containers(addresses.all());
+        LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, cell);
+        LeaseWatcher watcher = new LeaseWatcher(controller, cell, overlay);
+        PolicyWatcher policies = new PolicyWatcher(controller, cell, new IptablesBackend(new Iptables()), cfg.logDenied());
 
         Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
         Gauge.builder("silk.daemon.lease.renew.age", keeper,
@@ -105,15 +125,7 @@ public final class CellDaemon {
         } else {
             log.warn("policy.enforce=false: no network policy is enforced on this cell; all overlay traffic flows");
         }
-        CniHandler cni = new CniHandler(addresses, new ContainerLink(netlink),
-                () -> keeper.lease() == null ? null : new CniHandler.LeaseState(keeper.lease(), keeper.mtu()), metrics);
-        if (cfg.enforcePolicy()) {
-            // Off the CNI answer's path: ADD returns without waiting for iptables-restore. Until the
-            // rules follow, a new container's traffic is denied (fail closed), never wrongly allowed.
-            var rules = java.util.concurrent.Executors.newSingleThreadExecutor(
-                    Thread.ofPlatform().name("policy-rules").daemon().factory());
-            cni.onContainersChanged(() -> rules.execute(policies::containersChanged));
-        }
+        CniHandler cni = new CniHandler(addresses, new ContainerLink(netlink), cell, metrics);
         Gauge.builder("silk.daemon.policy.watch.connected", policies, p -> p.connected() ? 1 : 0).register(metrics);
         CniSocketServer socket = new CniSocketServer(cfg.cniSocket(), cni);
         HealthServer health = new HealthServer(cfg.healthAddress(), keeper::problem,
@@ -125,8 +137,8 @@ public final class CellDaemon {
         Thread policyWatching = cfg.enforcePolicy()
                 ? Thread.ofPlatform().name("policy-watch").daemon().start(policies::watchLoop)
                 : Thread.ofPlatform().unstarted(() -> {});
-        log.info("cell daemon running underlay_ip={} cni_socket={} health=http://{}/health", cfg.underlayIp(),
-                cfg.cniSocket(), cfg.healthAddress());
+        log.atInfo().addKeyValue("underlay_ip", cfg.underlayIp()).addKeyValue("cni_socket", cfg.cniSocket())
+                .addKeyValue("health", "http://" + cfg.healthAddress() + "/health").log("cell daemon running");
 
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -140,6 +152,7 @@ public final class CellDaemon {
                 // Going anyway.
             }
             health.close();
+            cell.close();
             controller.close();
             stop.countDown();
         }));
@@ -154,8 +167,8 @@ public final class CellDaemon {
         for (AddressBook.Attachment a : addresses.all()) {
             if (netlink.link(a.hostInterface()).isEmpty()) {
                 addresses.release(a.containerId(), a.ifname());
-                log.info("released the address of a container deleted while the daemon was down container={} ip={}",
-                        a.containerId(), a.ip());
+                log.atInfo().addKeyValue("container", a.containerId()).addKeyValue("ip", a.ip())
+                        .log("released the address of a container deleted while the daemon was down");
             }
         }
     }
@@ -165,7 +178,7 @@ public final class CellDaemon {
         try {
             Files.writeString(Path.of("/proc/sys/net/ipv4/ip_forward"), "1");
         } catch (Exception e) {
-            log.warn("could not enable IPv4 forwarding: {}", e.getMessage());
+            log.atWarn().addKeyValue("error", e.getMessage()).log("could not enable IPv4 forwarding");
         }
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.silk.daemon.ipam.AddressBook;
 import io.silk.daemon.lease.HeldLease;
+import io.silk.daemon.state.CellState;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -37,18 +38,27 @@ public final class CniHandler {
     private final ContainerLink links;
     private final Supplier<LeaseState> leaseState;
     private final MeterRegistry metrics;
-    private volatile Runnable onContainersChanged = () -> {};
+    private final CellState cell;
+
+    /** Reads the lease from the cell state and publishes the containers to it (the policy rules follow them). */
+    public CniHandler(AddressBook addresses, ContainerLink links, CellState cell, MeterRegistry metrics) {
+        this(addresses, links, () -> {
+            CellState.Snapshot s = cell.current();
+            return s.lease() == null ? null : new LeaseState(s.lease(), s.mtu());
+        }, cell, metrics);
+    }
 
     public CniHandler(AddressBook addresses, ContainerLink links, Supplier<LeaseState> leaseState, MeterRegistry metrics) {
+        this(addresses, links, leaseState, new CellState(), metrics);
+    }
+
+    private CniHandler(AddressBook addresses, ContainerLink links, Supplier<LeaseState> leaseState, CellState cell,
+            MeterRegistry metrics) {
         this.addresses = addresses;
         this.links = links;
         this.leaseState = leaseState;
+        this.cell = cell;
         this.metrics = metrics;
-    }
-
-    /** Called after an attachment came or went (the policy rules follow the containers). */
-    public void onContainersChanged(Runnable r) {
-        this.onContainersChanged = r;
     }
 
     public Response handle(Map<String, String> env, byte[] stdin) {
@@ -81,7 +91,7 @@ public final class CniHandler {
             return error(version, e.code(), e.getMessage(), e.details());
         } catch (RuntimeException e) {
             outcome = "error_" + CniError.IO_FAILURE;
-            log.warn("cni {} failed: {}", command, e.toString());
+            log.atWarn().addKeyValue("command", command).addKeyValue("error", e.toString()).log("cni command failed");
             return error(version, CniError.IO_FAILURE, command + " failed: " + e.getMessage(), "");
         } finally {
             metrics.timer("silk.daemon.cni.requests", "command", command, "outcome", outcome)
@@ -90,11 +100,7 @@ public final class CniHandler {
     }
 
     private String changed(String output) {
-        try {
-            onContainersChanged.run();
-        } catch (RuntimeException e) {
-            log.warn("policy rules not updated after a container change: {}", e.getMessage());
-        }
+        cell.containers(addresses.all());
         return output;
     }
 
@@ -176,7 +182,8 @@ public final class CniHandler {
             addresses.release(containerId, ifname);
             throw e;
         }
-        log.info("container attached container={} ifname={} ip={} app={}", containerId, ifname, a.ip(), app);
+        log.atInfo().addKeyValue("container", containerId).addKeyValue("ifname", ifname).addKeyValue("ip", a.ip())
+                .addKeyValue("app", app).log("container attached");
         return result(version, hostIf, ifname, netns.toString(), a.ip());
     }
 
@@ -217,7 +224,8 @@ public final class CniHandler {
         String hostIf = ContainerLink.hostInterface(containerId, ifname);
         links.detach(netns == null || netns.isEmpty() ? null : Path.of(netns), ifname, hostIf);
         addresses.release(containerId, ifname)
-                .ifPresent(a -> log.info("container detached container={} ifname={} ip={}", containerId, ifname, a.ip()));
+                .ifPresent(a -> log.atInfo().addKeyValue("container", containerId).addKeyValue("ifname", ifname)
+                        .addKeyValue("ip", a.ip()).log("container detached"));
         return "";
     }
 
@@ -267,7 +275,7 @@ public final class CniHandler {
             }
         }
         if (released > 0) {
-            log.info("cni gc released attachments={}", released);
+            log.atInfo().addKeyValue("attachments", released).log("cni gc released attachments");
         }
         return "";
     }

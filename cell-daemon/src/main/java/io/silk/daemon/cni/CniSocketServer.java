@@ -55,7 +55,7 @@ public final class CniSocketServer implements AutoCloseable {
                 workers.submit(() -> serve(c));
             } catch (IOException e) {
                 if (running) {
-                    log.warn("cni socket accept failed: {}", e.getMessage());
+                    log.atWarn().addKeyValue("error", e.getMessage()).log("cni socket accept failed");
                 }
             }
         }
@@ -95,7 +95,7 @@ public final class CniSocketServer implements AutoCloseable {
                 c.write(reply);
             }
         } catch (IOException e) {
-            log.debug("cni connection failed: {}", e.getMessage());
+            log.atDebug().addKeyValue("error", e.getMessage()).log("cni connection failed");
         }
     }
 

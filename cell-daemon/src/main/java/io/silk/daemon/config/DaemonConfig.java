@@ -14,6 +14,7 @@ import java.util.Properties;
  *
  * @param underlayIp          this cell's underlay address: identifies the cell to the controller
  * @param controllers         controller replicas, host:port, tried in turn
+ * @param plaintext           talk to the controller without TLS: only when configured so ({@code controller.plaintext=true})
  * @param ca                  CA bundle the controller's certificate chains to
  * @param certificate         this cell's client certificate (names the underlay IP)
  * @param privateKey          its PKCS#8 key
@@ -31,6 +32,7 @@ import java.util.Properties;
 public record DaemonConfig(
         String underlayIp,
         List<String> controllers,
+        boolean plaintext,
         Path ca,
         Path certificate,
         Path privateKey,
@@ -57,13 +59,29 @@ public record DaemonConfig(
 
     public static DaemonConfig from(Properties p, String source) {
         Lookup get = new Lookup(p, source);
+        String underlay = get.required("underlay.ip");
+        List<String> controllers = Arrays.stream(get.required("controller.addresses").split(",")).map(String::trim)
+                .filter(s -> !s.isEmpty()).toList();
+        boolean plaintext = get.bool("controller.plaintext", false);
+        Path ca = get.path("tls.ca", null);
+        Path certificate = get.path("tls.certificate", null);
+        Path key = get.path("tls.private-key", null);
+        if (plaintext && (ca != null || certificate != null || key != null)) {
+            throw new IllegalArgumentException(source + ": controller.plaintext=true and tls.* are both set; choose one");
+        }
+        if (!plaintext && (ca == null || certificate == null || key == null)) {
+            // Never fall back to plaintext silently: a missing line must not turn mTLS off.
+            throw new IllegalArgumentException(source + ": tls.ca, tls.certificate and tls.private-key are required for mTLS"
+                    + " to the controller (missing: " + String.join(", ", missing(ca, certificate, key))
+                    + "); for a controller run with TLS off, set controller.plaintext=true");
+        }
         return new DaemonConfig(
-                get.required("underlay.ip"),
-                Arrays.stream(get.required("controller.addresses").split(",")).map(String::trim)
-                        .filter(s -> !s.isEmpty()).toList(),
-                get.path("tls.ca", null),
-                get.path("tls.certificate", null),
-                get.path("tls.private-key", null),
+                underlay,
+                controllers,
+                plaintext,
+                ca,
+                certificate,
+                key,
                 get.path("state.dir", "/var/lib/silk"),
                 get.path("cni.socket", "/run/silk/cni.sock"),
                 get.optional("health.address", "127.0.0.1:9465"),
@@ -72,12 +90,22 @@ public record DaemonConfig(
                 get.duration("lease.partition-tolerance", "168h"),
                 Integer.parseInt(get.optional("overlay.mtu", "0")),
                 get.optional("vtep.name", "silk-vtep"),
-                Boolean.parseBoolean(get.optional("policy.log-denied", "false")),
-                Boolean.parseBoolean(get.optional("policy.enforce", "true")));
+                get.bool("policy.log-denied", false),
+                get.bool("policy.enforce", true));
     }
 
-    public boolean plaintext() {
-        return ca == null;
+    private static List<String> missing(Path ca, Path certificate, Path key) {
+        List<String> missing = new java.util.ArrayList<>();
+        if (ca == null) {
+            missing.add("tls.ca");
+        }
+        if (certificate == null) {
+            missing.add("tls.certificate");
+        }
+        if (key == null) {
+            missing.add("tls.private-key");
+        }
+        return missing;
     }
 
     private record Lookup(Properties p, String source) {
@@ -92,6 +120,16 @@ public record DaemonConfig(
         String optional(String key, String fallback) {
             String v = p.getProperty(key);
             return v == null || v.isBlank() ? fallback : v.trim();
+        }
+
+        boolean bool(String key, boolean fallback) {
+            String v = optional(key, String.valueOf(fallback));
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw new IllegalArgumentException(source + ": " + key + " " + io.silk.values.Quote.shortened(v)
+                        + " is not true or false");
+            };
         }
 
         Path path(String key, String fallback) {

@@ -1,17 +1,21 @@
 package io.silk.daemon.lease;
 
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.silk.daemon.config.DaemonConfig;
+import io.silk.daemon.controller.Controller;
+import io.silk.daemon.controller.ControllerException;
+import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.Overlay;
-import io.silk.proto.v1.AcquireRequest;
-import io.silk.proto.v1.Lease;
-import io.silk.proto.v1.RenewRequest;
+import io.silk.daemon.vtep.VtepInKernel;
+import io.silk.values.BadValue;
+import io.silk.values.Ipv4Network;
+import io.silk.values.SilkMacs;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,28 +30,35 @@ public final class LeaseKeeper {
     private static final Logger log = LoggerFactory.getLogger(LeaseKeeper.class);
 
     private final DaemonConfig config;
-    private final ControllerClient controller;
+    private final Controller controller;
     private final Overlay overlay;
+    private final CellState cell;
     private final StateFile<HeldLease> state;
-    private final IntSupplier containers;
+    private final InstantSource clock;
+    private final Instant started;
 
     private volatile HeldLease lease;
     private volatile int mtu;
     private volatile Instant lastRenewed;
     private volatile String problem;
-    private final Instant started = Instant.now();
-    private Runnable onNewLease = () -> {};
 
-    public LeaseKeeper(DaemonConfig config, ControllerClient controller, Overlay overlay, IntSupplier containers) {
+    public LeaseKeeper(DaemonConfig config, Controller controller, Overlay overlay, CellState cell) {
+        this(config, controller, overlay, cell, InstantSource.system());
+    }
+
+    public LeaseKeeper(DaemonConfig config, Controller controller, Overlay overlay, CellState cell, InstantSource clock) {
         this.config = config;
         this.controller = controller;
         this.overlay = overlay;
-        this.containers = containers;
-        this.state = new StateFile<>(config.stateDir().resolve("lease.json"), HeldLease.class);
+        this.cell = cell;
+        this.clock = clock;
+        this.started = clock.instant();
+        this.state = stateFile(config);
     }
 
-    public void onNewLease(Runnable r) {
-        this.onNewLease = r;
+    /** Where the lease survives restarts. */
+    public static StateFile<HeldLease> stateFile(DaemonConfig config) {
+        return new StateFile<>(config.stateDir().resolve("lease.json"), HeldLease.class);
     }
 
     public HeldLease lease() {
@@ -73,7 +84,7 @@ public final class LeaseKeeper {
         }
         // A daemon that started cut off counts from its start.
         Instant last = lastRenewed != null ? lastRenewed : started;
-        Duration since = Duration.between(last, Instant.now());
+        Duration since = Duration.between(last, clock.instant());
         if (since.compareTo(config.partitionTolerance()) > 0) {
             return "no successful renew for " + since.toSeconds() + "s (partition tolerance "
                     + config.partitionTolerance().toSeconds() + "s)";
@@ -81,70 +92,108 @@ public final class LeaseKeeper {
         return null;
     }
 
-    /** The lease this cell held before, from the state file or, failing that, the VTEP. */
+    /** The lease this cell held before: from the state file, else what the VTEP in the kernel says. */
     Optional<HeldLease> remembered() {
         Optional<HeldLease> fromFile = state.read().filter(l -> l.underlayIp().equals(config.underlayIp()));
         if (fromFile.isPresent()) {
             return fromFile;
         }
-        return overlay.vtepBaseIp().map(base -> {
-            log.info("no state file; adopting the lease the vtep names base={}", base);
-            // Prefix lengths are Silk's defaults; the controller corrects them on renew if they differ.
-            return new HeldLease(config.underlayIp(), base + "/24", HeldLease.vtepMacFor(base),
-                    base.substring(0, base.indexOf('.', base.indexOf('.') + 1)) + ".0.0/16");
-        });
+        return overlay.vtepInKernel().flatMap(this::fromVtep);
     }
 
-    /** One attempt to get a lease in place; false when the controller could not be reached. */
+    /**
+     * The lease a VTEP names: its base and network come from its address; the subnet prefix from the
+     * daemon's routes to other cells, else from the controller's leases (this cell's own, or any:
+     * one pool, one prefix).
+     */
+    private Optional<HeldLease> fromVtep(VtepInKernel vtep) {
+        OptionalInt prefix = vtep.subnetPrefix();
+        String source = "routes on the vtep";
+        if (prefix.isEmpty()) {
+            prefix = prefixFromController(vtep);
+            source = "the controller's leases";
+        }
+        if (prefix.isEmpty()) {
+            problem = "no state file, and the vtep names subnet base " + vtep.base() + " in " + vtep.network()
+                    + " without its prefix (no routes on it, no lease from the controller to learn the pool's prefix)";
+            log.atWarn().addKeyValue("base", vtep.base()).addKeyValue("network", vtep.network())
+                    .log("cannot name the lease the vtep was made for yet");
+            return Optional.empty();
+        }
+        Ipv4Network subnet;
+        try {
+            subnet = new Ipv4Network(vtep.base(), prefix.getAsInt());
+        } catch (BadValue e) {
+            log.atWarn().addKeyValue("base", vtep.base()).addKeyValue("prefix", prefix.getAsInt())
+                    .addKeyValue("error", e.getMessage()).log("the vtep's base does not fit the subnet prefix; not adopting it");
+            return Optional.empty();
+        }
+        log.atInfo().addKeyValue("subnet", subnet).addKeyValue("network", vtep.network()).addKeyValue("prefix_from", source)
+                .log("no state file; adopting the lease the vtep names");
+        return Optional.of(new HeldLease(config.underlayIp(), subnet.toString(), SilkMacs.vtep(subnet).toString(),
+                vtep.network().toString()));
+    }
+
+    private OptionalInt prefixFromController(VtepInKernel vtep) {
+        List<HeldLease> known;
+        try {
+            known = controller.list();
+        } catch (ControllerException e) {
+            return OptionalInt.empty();
+        }
+        Optional<HeldLease> own = known.stream().filter(l -> l.underlayIp().equals(config.underlayIp())).findFirst();
+        return own.or(() -> known.stream().findFirst()).map(l -> OptionalInt.of(l.subnetPrefix())).orElse(OptionalInt.empty());
+    }
+
+    /** One attempt to get a lease in place; false when there is none or the controller could not be reached. */
     public boolean establish() {
         Optional<HeldLease> previous = lease != null ? Optional.of(lease) : remembered();
         try {
             if (previous.isPresent()) {
                 HeldLease held = previous.get();
                 try {
-                    var r = controller.call(s -> s.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder()
-                            .setUnderlayIp(held.underlayIp()).setOverlaySubnet(held.subnet())
-                            .setOverlayHardwareAddr(held.vtepMac())).build()));
-                    install(toHeld(r.getLease(), r.getOverlayNetwork()), "renewed");
+                    install(controller.renew(held), "renewed");
                     return true;
-                } catch (StatusRuntimeException e) {
-                    if (e.getStatus().getCode() != Status.Code.FAILED_PRECONDITION) {
+                } catch (ControllerException e) {
+                    if (e.kind() != ControllerException.Kind.LOST) {
                         throw e;
                     }
-                    int running = containers.getAsInt();
+                    int running = cell.current().containers().size();
                     if (running > 0) {
                         // Never move a cell with containers to another subnet behind their back.
                         install(held, null);
-                        problem = "lease " + held.subnet() + " lost (" + e.getStatus().getDescription() + ") and "
-                                + running + " containers still run here; keeping it locally, not acquiring a new one";
-                        log.error(problem);
+                        problem = "lease " + held.subnet() + " lost (" + e.getMessage() + ") and " + running
+                                + " containers still run here; keeping it locally, not acquiring a new one";
+                        log.atError().addKeyValue("subnet", held.subnet()).addKeyValue("containers", running)
+                                .addKeyValue("error", e.getMessage()).log("lease lost while containers run; keeping it");
                         return true;
                     }
-                    log.warn("lease lost, acquiring a new one: {}", e.getStatus().getDescription());
+                    log.atWarn().addKeyValue("subnet", held.subnet()).addKeyValue("error", e.getMessage())
+                            .log("lease lost, acquiring a new one");
                 }
+            } else if (overlay.vtepInKernel().isPresent() && !cell.current().containers().isEmpty()) {
+                // A lease is in the kernel that we cannot name yet: a new subnet would move the containers.
+                log.atWarn().addKeyValue("containers", cell.current().containers().size())
+                        .log("not acquiring a new lease while containers run on the vtep's; will retry");
+                return false;
             }
-            var r = controller.call(s -> s.acquire(AcquireRequest.newBuilder().setUnderlayIp(config.underlayIp()).build()));
-            install(toHeld(r.getLease(), r.getOverlayNetwork()), "acquired");
+            install(controller.acquire(config.underlayIp()), "acquired");
             return true;
-        } catch (StatusRuntimeException | io.github.resilience4j.circuitbreaker.CallNotPermittedException e) {
+        } catch (ControllerException e) {
             if (lease == null && previous.isPresent()) {
                 // Partition at start-up: keep serving the lease we had; the data plane needs no controller.
                 install(previous.get(), null);
-                log.warn("controller unavailable at start-up; keeping the lease from before subnet={}", previous.get().subnet());
+                log.atWarn().addKeyValue("subnet", previous.get().subnet()).addKeyValue("error", e.getMessage())
+                        .log("controller unavailable at start-up; keeping the lease from before");
             }
-            boolean retriable = ControllerClient.retriable(e) || e instanceof io.github.resilience4j.circuitbreaker.CallNotPermittedException;
             if (lease == null) {
                 problem = "no lease: " + e.getMessage();
-            } else if (!retriable) {
+            } else if (e.kind() != ControllerException.Kind.UNREACHABLE) {
                 problem = "the controller refused the lease: " + e.getMessage();
             }
-            log.warn("lease call failed, will retry: {}", e.getMessage());
+            log.atWarn().addKeyValue("kind", e.kind()).addKeyValue("error", e.getMessage()).log("lease call failed, will retry");
             return false;
         }
-    }
-
-    private HeldLease toHeld(Lease l, String network) {
-        return new HeldLease(l.getUnderlayIp(), l.getOverlaySubnet(), l.getOverlayHardwareAddr(), network);
     }
 
     private synchronized void install(HeldLease fresh, String how) {
@@ -153,14 +202,15 @@ public final class LeaseKeeper {
             mtu = overlay.ensureVtep(fresh, config.mtu());
             state.write(fresh);
             lease = fresh;
-            log.info("lease {} subnet={} vtep_mac={} network={}", how == null ? "kept" : how, fresh.subnet(),
-                    fresh.vtepMac(), fresh.overlayNetwork());
-            onNewLease.run();
+            log.atInfo().addKeyValue("subnet", fresh.subnet()).addKeyValue("vtep_mac", fresh.vtepMac())
+                    .addKeyValue("network", fresh.overlayNetwork()).log("lease " + (how == null ? "kept" : how));
+            cell.lease(fresh, mtu);
         } else if (mtu == 0) {
             mtu = overlay.ensureVtep(fresh, config.mtu());
+            cell.lease(fresh, mtu);
         }
         if (how != null) {
-            lastRenewed = Instant.now();
+            lastRenewed = clock.instant();
             problem = null;
         }
     }
@@ -178,18 +228,8 @@ public final class LeaseKeeper {
             try {
                 establish();
             } catch (RuntimeException e) {
-                log.warn("renew failed: {}", e.getMessage());
+                log.atWarn().addKeyValue("error", e.toString()).log("renew failed");
             }
         }
-    }
-
-    /** Gives the lease back and removes the VTEP: the cell is retired. */
-    public void teardown() {
-        Optional<HeldLease> held = lease != null ? Optional.of(lease) : remembered();
-        controller.call(s -> s.release(io.silk.proto.v1.ReleaseRequest.newBuilder()
-                .setUnderlayIp(config.underlayIp()).build()));
-        overlay.removeVtep();
-        state.delete();
-        log.info("cell retired: lease released subnet={}", held.map(HeldLease::subnet).orElse("none"));
     }
 }

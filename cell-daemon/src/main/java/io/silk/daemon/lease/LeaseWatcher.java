@@ -1,64 +1,74 @@
 package io.silk.daemon.lease;
 
-import io.grpc.stub.StreamObserver;
+import io.silk.daemon.controller.Controller;
+import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.Overlay;
 import io.silk.daemon.vtep.RemoteLease;
+import io.silk.daemon.watch.ResumableWatch;
 import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseEvent;
-import io.silk.proto.v1.LeaseServiceGrpc;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.Objects;
 
 /**
  * Watches the controller's leases and keeps the overlay in step: a full resync on every snapshot
- * (first connect, or a resume the controller could not replay), deltas otherwise. On a broken
- * stream it resumes from its revision on the next replica, backing off; the kernel keeps its last
+ * (first connect, a resume the controller could not replay, or another database), deltas
+ * otherwise. A snapshot replaces the whole view, so routes to subnets no cell holds any more go.
+ * On a broken stream {@link ResumableWatch} resumes on the next replica; the kernel keeps its last
  * state meanwhile.
  */
-public final class LeaseWatcher {
+public final class LeaseWatcher implements ResumableWatch.Kind<WatchResponse> {
 
-    private static final Logger log = LoggerFactory.getLogger(LeaseWatcher.class);
-
-    private final ControllerClient controller;
-    private final LeaseKeeper keeper;
+    private final Controller controller;
+    private final CellState cell;
     private final Overlay overlay;
+    private final ResumableWatch<WatchResponse> watch;
+
+    // Guarded by this.
     private final Map<String, RemoteLease> remotes = new HashMap<>();
-    private long revision;
     /** True once a snapshot has been applied: before that, the daemon does not know the overlay. */
     private boolean synced;
-    /** Set for each new stream: its first message triggers a full resync against the kernel. */
-    private boolean freshStream;
-    private volatile boolean connected;
-    private final AtomicLong applied = new AtomicLong();
 
-    public LeaseWatcher(ControllerClient controller, LeaseKeeper keeper, Overlay overlay) {
+    public LeaseWatcher(Controller controller, CellState cell, Overlay overlay) {
         this.controller = controller;
-        this.keeper = keeper;
+        this.cell = cell;
         this.overlay = overlay;
+        this.watch = new ResumableWatch<>("leases", controller::address, this);
+        cell.subscribe("lease-watcher", (before, now) -> {
+            if (now.lease() != null && !Objects.equals(before.lease(), now.lease())) {
+                resync(); // a new VTEP for a new lease: put every remote entry back on it
+            }
+        });
     }
 
     public boolean connected() {
-        return connected;
+        return watch.connected();
+    }
+
+    public ResumableWatch.Position position() {
+        return watch.position();
     }
 
     public synchronized int remoteCount() {
         return remotes.size();
     }
 
-    public long changesApplied() {
-        return applied.get();
+    public synchronized List<RemoteLease> remotes() {
+        return List.copyOf(remotes.values());
+    }
+
+    /** Watches until the thread is interrupted. */
+    public void watchLoop() {
+        watch.run();
     }
 
     /** Re-applies everything known, e.g. after the VTEP was re-created for a new lease. */
     public synchronized void resync() {
-        HeldLease self = keeper.lease();
+        HeldLease self = cell.current().lease();
         // Before the first snapshot the known set is empty, not "no remote cells": converging to
         // it would remove the routes a restarted daemon found in the kernel.
         if (self != null && synced) {
@@ -66,58 +76,30 @@ public final class LeaseWatcher {
         }
     }
 
-    public void watchLoop() {
-        long backoff = 200;
-        for (int attempt = 0; !Thread.currentThread().isInterrupted(); attempt++) {
-            CountDownLatch ended = new CountDownLatch(1);
-            String address = controller.address(attempt);
-            long from;
-            synchronized (this) {
-                from = revision;
-                freshStream = true;
-            }
-            LeaseServiceGrpc.newStub(controller.channel(attempt)).watch(
-                    WatchRequest.newBuilder().setFromRevision(from).build(), new StreamObserver<>() {
-                        @Override
-                        public void onNext(WatchResponse r) {
-                            if (!connected) {
-                                log.info("watching leases controller={} from_revision={}", address, from);
-                            }
-                            connected = true;
-                            apply(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            if (connected) {
-                                log.warn("lease watch broke controller={}: {}", address, t.getMessage());
-                            }
-                            connected = false;
-                            ended.countDown();
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            connected = false;
-                            ended.countDown();
-                        }
-                    });
-            long before = applied.get();
-            try {
-                ended.await();
-                if (applied.get() > before) {
-                    backoff = 200; // the stream worked for a while: reconnect quickly
-                }
-                Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-                backoff = Math.min(backoff * 2, 5000);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
+    @Override
+    public Controller.Stream open(int attempt, ResumableWatch.Position from, Controller.Listener<WatchResponse> listener) {
+        return controller.watchLeases(attempt, WatchRequest.newBuilder().setFromRevision(from.revision())
+                .setDatabaseId(from.databaseId()).build(), listener);
     }
 
-    synchronized void apply(WatchResponse r) {
-        HeldLease self = keeper.lease();
+    @Override
+    public boolean reset(WatchResponse m) {
+        return m.getReset();
+    }
+
+    @Override
+    public long revision(WatchResponse m) {
+        return m.getRevision();
+    }
+
+    @Override
+    public String databaseId(WatchResponse m) {
+        return m.getDatabaseId();
+    }
+
+    @Override
+    public synchronized void apply(WatchResponse r, boolean first) {
+        HeldLease self = cell.current().lease();
         if (r.getReset()) {
             synced = true;
             remotes.clear();
@@ -145,13 +127,10 @@ public final class LeaseWatcher {
                 }
             }
         }
-        if (freshStream && !r.getReset() && self != null && synced) {
+        if (first && !r.getReset() && self != null && synced) {
             // A resumed stream: deltas caught us up; also repair anything changed in the kernel meanwhile.
             overlay.converge(self, remotes.values());
         }
-        freshStream = false;
-        revision = Math.max(revision, r.getRevision());
-        applied.incrementAndGet();
     }
 
     private static RemoteLease remote(Lease l) {

@@ -64,6 +64,34 @@ public final class Iptables {
         }
     }
 
+    /**
+     * Removes the hooks and every silk chain (names starting "silk-") in the tables silk uses;
+     * returns how many chains went. Other chains and rules are left alone.
+     */
+    public int removeAll() {
+        for (Hook h : HOOKS) {
+            List<String> check = List.of("iptables", "--wait", "-t", h.table(), "-C", h.builtin(), "-j", h.chain());
+            while (exec(check, null).exit() == 0) {
+                run(List.of("iptables", "--wait", "-t", h.table(), "-D", h.builtin(), "-j", h.chain()), null,
+                        "unhook " + h.chain() + " from " + h.table() + "/" + h.builtin());
+            }
+        }
+        int removed = 0;
+        for (String table : HOOKS.stream().map(Hook::table).distinct().toList()) {
+            List<String> chains = save(table).lines().filter(l -> l.startsWith(":silk-"))
+                    .map(l -> l.substring(1, l.indexOf(' '))).toList();
+            // Flush all first: silk chains jump to each other, and a referenced chain cannot be deleted.
+            for (String c : chains) {
+                run(List.of("iptables", "--wait", "-t", table, "-F", c), null, "flush " + table + "/" + c);
+            }
+            for (String c : chains) {
+                run(List.of("iptables", "--wait", "-t", table, "-X", c), null, "delete " + table + "/" + c);
+                removed++;
+            }
+        }
+        return removed;
+    }
+
     private boolean exists(String table, String chain) {
         return exec(List.of("iptables", "--wait", "-t", table, "-n", "-L", chain), null).exit() == 0;
     }

@@ -20,7 +20,7 @@ class DaemonConfigTest {
     @Test
     void defaultsAndParsing() {
         DaemonConfig c = DaemonConfig.from(props("underlay.ip", "10.0.0.5",
-                "controller.addresses", "a:7443, b:7443", "lease.renew-interval", "500ms"), "test");
+                "controller.addresses", "a:7443, b:7443", "lease.renew-interval", "500ms", "controller.plaintext", "true"), "test");
         assertThat(c.controllers()).containsExactly("a:7443", "b:7443");
         assertThat(c.renewInterval()).isEqualTo(Duration.ofMillis(500));
         assertThat(c.partitionTolerance()).isEqualTo(Duration.ofHours(168));
@@ -33,7 +33,34 @@ class DaemonConfigTest {
         assertThatThrownBy(() -> DaemonConfig.from(props("controller.addresses", "a:1"), "daemon.properties"))
                 .hasMessage("daemon.properties: underlay.ip is required");
         assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
-                "lease.renew-interval", "soon"), "daemon.properties"))
+                "lease.renew-interval", "soon", "controller.plaintext", "true"), "daemon.properties"))
                 .hasMessageContaining("lease.renew-interval \"soon\" is not a duration");
+    }
+
+    @Test
+    void withoutTlsSettingsTheDaemonRefusesToStartUnlessPlaintextIsExplicit() {
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1"),
+                "daemon.properties"))
+                .hasMessage("daemon.properties: tls.ca, tls.certificate and tls.private-key are required for mTLS to the"
+                        + " controller (missing: tls.ca, tls.certificate, tls.private-key); for a controller run with TLS off,"
+                        + " set controller.plaintext=true");
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
+                "tls.ca", "/etc/silk/ca.pem"), "daemon.properties"))
+                .hasMessageContaining("(missing: tls.certificate, tls.private-key)");
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
+                "controller.plaintext", "true", "tls.ca", "/etc/silk/ca.pem"), "daemon.properties"))
+                .hasMessage("daemon.properties: controller.plaintext=true and tls.* are both set; choose one");
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
+                "controller.plaintext", "yes"), "daemon.properties"))
+                .hasMessage("daemon.properties: controller.plaintext \"yes\" is not true or false");
+    }
+
+    @Test
+    void withTlsSettingsTheDaemonTalksMtls() {
+        DaemonConfig c = DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
+                "tls.ca", "/etc/silk/ca.pem", "tls.certificate", "/etc/silk/cell.pem", "tls.private-key", "/etc/silk/cell-key.pem"),
+                "daemon.properties");
+        assertThat(c.plaintext()).isFalse();
+        assertThat(c.ca()).hasToString("/etc/silk/ca.pem");
     }
 }
