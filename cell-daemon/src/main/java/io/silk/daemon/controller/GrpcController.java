@@ -6,6 +6,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -173,7 +174,7 @@ public final class GrpcController implements Controller {
         for (int i = 0; i < channels.size(); i++) {
             int idx = (start + i) % channels.size();
             try {
-                T result = rpc.apply(LeaseServiceGrpc.newBlockingStub(channels.get(idx))
+                T result = rpc.apply(LeaseServiceGrpc.newBlockingStub(reconnecting(channels.get(idx)))
                         .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS));
                 preferred = idx;
                 return result;
@@ -189,12 +190,26 @@ public final class GrpcController implements Controller {
 
     @Override
     public Stream watchLeases(int attempt, WatchRequest request, Listener<WatchResponse> listener) {
-        return open(listener, observer -> LeaseServiceGrpc.newStub(channel(attempt)).watch(request, observer));
+        return open(listener, observer -> LeaseServiceGrpc.newStub(reconnecting(channel(attempt))).watch(request, observer));
     }
 
     @Override
     public Stream watchPolicies(int attempt, PolicyWatchRequest request, Listener<PolicyWatchResponse> listener) {
-        return open(listener, observer -> PolicyServiceGrpc.newStub(channel(attempt)).watch(request, observer));
+        return open(listener, observer -> PolicyServiceGrpc.newStub(reconnecting(channel(attempt))).watch(request, observer));
+    }
+
+    /**
+     * The channel, told to connect now if it is waiting out its own reconnect backoff. gRPC's
+     * backoff grows to two minutes while a controller is away, and until it expires every call
+     * fails without trying: a cell would stay cut off long after the controller is back. The
+     * daemon's retries and watch loop already back off (at most a few seconds); they decide when
+     * to try again.
+     */
+    private static ManagedChannel reconnecting(ManagedChannel channel) {
+        if (channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+            channel.resetConnectBackoff();
+        }
+        return channel;
     }
 
     private interface Opener<Q, M> {

@@ -103,7 +103,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             synchronized (ChangeFeed.this) {
                 if (!ready) {
                     ready = true;
-                    log.atInfo().setMessage("change feed caught up").addKeyValue("log", eventLog.name())
+                    log.atInfo().setMessage("change feed caught up").addKeyValue("event_log", eventLog.name())
                             .addKeyValue("revision", revision).addKeyValue("things", latest.size()).log();
                 }
             }
@@ -122,7 +122,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
                 throw e;
             }
             // An empty database took the old one's place: set it up, then read it.
-            log.atWarn().setMessage("the database has no schema; setting it up").addKeyValue("log", eventLog.name()).log();
+            log.atWarn().setMessage("the database has no schema; setting it up").addKeyValue("event_log", eventLog.name()).log();
             replacedDatabase();
             id = databaseIdentity(db);
         }
@@ -142,7 +142,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             if (databaseId != null && (!databaseId.equals(id) || sequenceAt < revision)) {
                 replaced = true;
                 log.atWarn().setMessage("the database was replaced under this replica; starting the feed over")
-                        .addKeyValue("log", eventLog.name()).addKeyValue("database_id", id)
+                        .addKeyValue("event_log", eventLog.name()).addKeyValue("database_id", id)
                         .addKeyValue("previous_database_id", databaseId).addKeyValue("revision", revision)
                         .addKeyValue("database_revision", sequenceAt).log();
                 cut = new ArrayList<>(subscribers.keySet());

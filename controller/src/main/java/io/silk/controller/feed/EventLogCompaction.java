@@ -65,7 +65,7 @@ public class EventLogCompaction implements SmartInitializingSingleton {
             try {
                 compact(feed.eventLog(), properties.supersededKeep(), properties.retention());
             } catch (DataAccessException | TransactionException e) {
-                log.atWarn().setMessage("event log compaction failed, will retry").addKeyValue("log", feed.eventLog().name())
+                log.atWarn().setMessage("event log compaction failed, will retry").addKeyValue("event_log", feed.eventLog().name())
                         .addKeyValue("error", String.valueOf(e.getMostSpecificCause().getMessage())).log();
             }
         }
@@ -124,7 +124,7 @@ public class EventLogCompaction implements SmartInitializingSingleton {
             dropped += Math.min(due, BATCH);
         }
         if (dropped > 0) {
-            log.atDebug().setMessage("event log compacted").addKeyValue("log", eventLog.name()).addKeyValue("dropped", dropped).log();
+            log.atDebug().setMessage("event log compacted").addKeyValue("event_log", eventLog.name()).addKeyValue("dropped", dropped).log();
         }
         return dropped;
     }
