@@ -18,9 +18,8 @@ root=$(pwd)
 if [ "$(id -u)" != 0 ]; then
   echo "./dev up makes network namespaces and needs root (sudo ./dev up)." >&2; exit 1
 fi
-for tool in ip bridge openssl curl nc iptables-restore; do
-  command -v "$tool" >/dev/null || { echo "./dev up needs '$tool' (Debian: iproute2, openssl, curl)" >&2; exit 1; }
-done
+# The tools it runs (ip, bridge, nc, curl, openssl, iptables, the reference CNI plugins) were
+# installed, or found missing, by ./dev before it started this script (ensure_host_packages).
 
 NS=(silk-underlay silk-ctl silk-cell-a silk-cell-b silk-ctr-a silk-ctr-b)
 pids=()
