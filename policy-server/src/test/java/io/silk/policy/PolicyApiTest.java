@@ -208,4 +208,180 @@ class PolicyApiTest {
         assertThat(json(server.call("GET", BASE + "/egress_policies?id=eg-app", admin, null)).get("total_egress_policies").asInt()).isZero();
         assertThat(server.call("GET", BASE + "/tags", admin, null).body()).doesNotContain("eg-app");
     }
+
+    /** Raw HTTP/1.1 over a socket: the whole body is written before a byte of the answer is read. */
+    static PolicyServerHarness.Reply writeAllThenRead(String headers, byte[][] body) throws Exception {
+        try (var socket = new java.net.Socket("127.0.0.1", server.port)) {
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            out.write(("POST " + BASE + "/policies HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + admin
+                    + "\r\nContent-Type: application/json\r\nConnection: close\r\n" + headers + "\r\n").getBytes());
+            try {
+                for (byte[] part : body) {
+                    out.write(part);
+                }
+                out.flush();
+            } catch (java.net.SocketException e) {
+                byte[] got = socket.getInputStream().readNBytes(2000);
+                throw new AssertionError("the server closed while the body was written; it had answered: "
+                        + new String(got, java.nio.charset.StandardCharsets.UTF_8), e);
+            }
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int status = Integer.parseInt(answer.substring(9, 12));
+            String content = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            if (answer.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
+                content = content.substring(content.indexOf("\r\n") + 2, content.lastIndexOf("}") + 1);
+            }
+            return new PolicyServerHarness.Reply(status, content);
+        }
+    }
+
+    @Test
+    void aBodyOverTheCapIsAnsweredToAClientThatWritesItAllBeforeReading() throws Exception {
+        byte[] chunk = "x".repeat(64 * 1024).getBytes();
+        int chunks = 11 * 16; // 11 MiB, over the 10 MiB cap
+        byte[][] plain = new byte[chunks][];
+        java.util.Arrays.fill(plain, chunk);
+        var sized = writeAllThenRead("Content-Length: " + (long) chunk.length * chunks + "\r\n", plain);
+        assertThat(sized.status()).isEqualTo(400);
+        assertThat(json(sized).get("error").asText()).isEqualTo("failed reading request body: larger than 10485760 bytes");
+
+        // Without a Content-Length the cap is found while reading: JSON that goes on and on ...
+        var streamed = writeAllThenRead("Transfer-Encoding: chunked\r\n", chunked("{\"policies\":[", ' ', chunks));
+        assertThat(streamed.status()).isEqualTo(400);
+        assertThat(json(streamed).get("error").asText()).isEqualTo("failed reading request body: larger than 10485760 bytes");
+        // ... or JSON that is malformed from its first byte, answered before the rest was read.
+        var malformed = writeAllThenRead("Transfer-Encoding: chunked\r\n", chunked("x", 'x', chunks));
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(json(malformed).get("error").asText()).startsWith("mapper: unmarshal json:");
+    }
+
+    /** A chunked body: {@code start}, then {@code fill} to make {@code chunks} chunks of 64 KiB, then the last chunk. */
+    static byte[][] chunked(String start, char fill, int chunks) {
+        byte[][] parts = new byte[chunks + 1][];
+        for (int i = 0; i < chunks; i++) {
+            String data = i == 0 ? start + String.valueOf(fill).repeat(64 * 1024 - start.length()) : String.valueOf(fill).repeat(64 * 1024);
+            parts[i] = ("10000\r\n" + data + "\r\n").getBytes();
+        }
+        parts[chunks] = "0\r\n\r\n".getBytes();
+        return parts;
+    }
+
+    @Test
+    void portsAreJsonIntegersAsCfNetworkingHasThem() throws Exception {
+        for (String port : new String[] {"\"8080\"", "8080.7", "8080.0", "true"}) {
+            String body = "{\"policies\":[{\"source\":{\"id\":\"p-a\"},\"destination\":{\"id\":\"p-b\",\"protocol\":\"tcp\","
+                    + "\"ports\":{\"start\":" + port + ",\"end\":8080}}}]}";
+            var r = server.call("POST", BASE + "/policies", admin, body);
+            assertThat(r.status()).as(port).isEqualTo(400);
+            assertThat(json(r).get("error").asText()).as(port).startsWith("mapper: unmarshal json:");
+            String egress = "{\"egress_policies\":[{\"source\":{\"id\":\"p-a\"},\"destination\":{\"cidr\":\"10.0.0.0/8\","
+                    + "\"protocol\":\"tcp\",\"ports\":{\"start\":" + port + ",\"end\":8080}}}]}";
+            assertThat(server.call("POST", BASE + "/egress_policies", admin, egress).status()).as(port).isEqualTo(400);
+        }
+        assertThat(json(server.call("GET", BASE + "/policies?id=p-a", admin, null)).get("total_policies").asInt()).isZero();
+    }
+
+    @Test
+    void egressWithoutProtocolOrWithAnOverlongSourceIsRefusedWith400() throws Exception {
+        var noProtocol = server.call("POST", BASE + "/egress_policies", admin,
+                "{\"egress_policies\":[{\"source\":{\"id\":\"x\"},\"destination\":{\"cidr\":\"10.0.0.0/8\"}}]}");
+        assertThat(noProtocol.status()).isEqualTo(400);
+        assertThat(json(noProtocol).get("error").asText())
+                .isEqualTo("mapper: validate egress policies: missing destination protocol, specify tcp, udp, icmp or all");
+        String longId = "a".repeat(256);
+        var tooLong = server.call("POST", BASE + "/egress_policies", admin, "{\"egress_policies\":[{\"source\":{\"id\":\"" + longId
+                + "\"},\"destination\":{\"cidr\":\"10.0.0.0/8\",\"protocol\":\"all\"}}]}");
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(json(tooLong).get("error").asText()).startsWith("mapper: validate egress policies: source id \"aaaa")
+                .endsWith("is longer than 255 characters").hasSizeLessThan(200);
+        var c2c = server.call("POST", BASE + "/policies", admin, policies(policy(longId, "b", "tcp", 1, 1)));
+        assertThat(c2c.status()).isEqualTo(400);
+        assertThat(json(c2c).get("error").asText()).isEqualTo("mapper: validate policies: app ids are at most 255 characters");
+    }
+
+    @Test
+    void concurrentCreatesNamingTheSameNewAppsAllSucceed() throws Exception {
+        int writers = 16;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            for (int round = 0; round < 10; round++) {
+                var start = new java.util.concurrent.CyclicBarrier(writers);
+                var replies = new java.util.ArrayList<java.util.concurrent.Future<PolicyServerHarness.Reply>>();
+                for (int w = 0; w < writers; w++) {
+                    String app = "race-" + round;
+                    int port = 1000 + w;
+                    boolean egress = w % 2 == 0;
+                    replies.add(pool.submit(() -> {
+                        start.await();
+                        return egress
+                                ? server.call("POST", BASE + "/egress_policies", admin, "{\"egress_policies\":[{\"source\":{\"id\":\""
+                                        + app + "\"},\"destination\":{\"cidr\":\"10.0.0.0/8\",\"protocol\":\"tcp\",\"ports\":{\"start\":"
+                                        + port + ",\"end\":" + port + "}}}]}")
+                                : server.call("POST", BASE + "/policies", admin, policies(policy(app, app + "-dst", "tcp", port, port)));
+                    }));
+                }
+                for (var r : replies) {
+                    assertThat(r.get().status()).as(r.get().body()).isEqualTo(200);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        JsonNode tags = json(server.call("GET", BASE + "/tags", admin, null)).get("tags");
+        var seen = new java.util.HashSet<String>();
+        int raced = 0;
+        for (JsonNode t : tags) {
+            assertThat(seen.add(t.get("tag").asText())).as("tags are unique").isTrue();
+            raced += t.get("id").asText().startsWith("race-") ? 1 : 0;
+        }
+        assertThat(raced).isEqualTo(20);
+        assertThat(json(server.call("GET", BASE + "/egress_policies?id=race-3", admin, null)).get("total_egress_policies").asInt())
+                .isEqualTo(writers / 2);
+        assertThat(json(server.call("GET", BASE + "/policies?source_id=race-3", admin, null)).get("total_policies").asInt())
+                .isEqualTo(writers / 2);
+    }
+
+    @Test
+    void tokensMustComeFromTheIssuerForTheAudienceAndExpire() throws Exception {
+        var wrongIssuer = server.token(PolicyServerHarness.claims("a", "network.admin").issuer("https://elsewhere/oauth/token").build());
+        var wrongAudience = server.token(PolicyServerHarness.claims("a", "network.admin").audience("cloud_controller").build());
+        var noExpiry = server.token(PolicyServerHarness.claims("a", "network.admin").expirationTime(null).build());
+        var expired = server.token(PolicyServerHarness.claims("a", "network.admin")
+                .expirationTime(new java.util.Date(System.currentTimeMillis() - 3_600_000)).build());
+        for (String token : new String[] {wrongIssuer, wrongAudience, noExpiry, expired}) {
+            var r = server.call("GET", BASE + "/policies", token, null);
+            assertThat(r.status()).isEqualTo(401);
+            assertThat(json(r).get("error").asText()).startsWith("failed to verify token");
+        }
+        assertThat(json(server.call("GET", BASE + "/policies", noExpiry, null)).get("error").asText()).contains("no expiry");
+        assertThat(server.call("GET", BASE + "/policies", admin, null).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aWriteSignalsTheControllersOnceCommittedAndANoOpWritesNoEvent() throws Exception {
+        try (var listen = server.db.connect(); Statement s = listen.createStatement()) {
+            s.execute("LISTEN silk_policy_events");
+            var pg = listen.unwrap(org.postgresql.PGConnection.class);
+            pg.getNotifications(1); // anything earlier tests left
+            assertThat(server.call("POST", BASE + "/policies", admin, policies(policy("sig-a", "sig-b", "tcp", 5, 5))).status())
+                    .isEqualTo(200);
+            var woken = pg.getNotifications(5_000);
+            assertThat(woken).isNotNull().isNotEmpty();
+            assertThat(woken[0].getName()).isEqualTo("silk_policy_events");
+            long before = count(s, "SELECT count(*) FROM policy_event");
+            assertThat(server.call("POST", BASE + "/policies", admin, policies(policy("sig-a", "sig-b", "tcp", 5, 5))).status())
+                    .isEqualTo(200);
+            assertThat(server.call("POST", BASE + "/policies/delete", admin, policies(policy("sig-x", "sig-y", "tcp", 5, 5))).status())
+                    .isEqualTo(200);
+            assertThat(count(s, "SELECT count(*) FROM policy_event")).isEqualTo(before);
+        }
+    }
+
+    static long count(Statement s, String sql) throws Exception {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
 }

@@ -21,10 +21,16 @@ import java.util.List;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** A real policy server on a real PostgreSQL, with a token issuer of its own. */
+/**
+ * A real policy server on a real PostgreSQL, with a token issuer of its own. The server checks
+ * the issuer and the audience, as a production one should ({@link #ISSUER}, {@link #AUDIENCE}).
+ */
 public final class PolicyServerHarness implements AutoCloseable {
 
     public record Reply(int status, String body) {}
+
+    public static final String ISSUER = "https://uaa.silk.test/oauth/token";
+    public static final String AUDIENCE = "network";
 
     private final ConfigurableApplicationContext context;
     private final RSAKey key;
@@ -41,7 +47,8 @@ public final class PolicyServerHarness implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of(
                 "--spring.datasource.url=" + db.url(), "--spring.datasource.username=" + db.user(),
                 "--spring.datasource.password=" + db.password(), "--server.port=0",
-                "--spring.security.oauth2.resourceserver.jwt.public-key-location=file:" + pem));
+                "--spring.security.oauth2.resourceserver.jwt.public-key-location=file:" + pem,
+                "--silk.policy-server.token-issuer=" + ISSUER, "--silk.policy-server.token-audiences=" + AUDIENCE));
         for (String e : extra) {
             args.add("--" + e);
         }
@@ -51,8 +58,17 @@ public final class PolicyServerHarness implements AutoCloseable {
 
     /** A token for the subject with the scopes, signed by this harness's key. */
     public String token(String subject, String... scopes) throws Exception {
-        var claims = new JWTClaimsSet.Builder().subject(subject).claim("scope", List.of(scopes))
-                .expirationTime(new Date(System.currentTimeMillis() + 600_000)).build();
+        return token(claims(subject, scopes).build());
+    }
+
+    /** The claims {@link #token(String, String...)} signs, for a test to change. */
+    public static JWTClaimsSet.Builder claims(String subject, String... scopes) {
+        return new JWTClaimsSet.Builder().subject(subject).claim("scope", List.of(scopes)).issuer(ISSUER)
+                .audience(List.of(AUDIENCE, "openid")).expirationTime(new Date(System.currentTimeMillis() + 600_000));
+    }
+
+    /** The claims, signed by this harness's key. */
+    public String token(JWTClaimsSet claims) throws Exception {
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), claims);
         jwt.sign(new RSASSASigner(key));
         return jwt.serialize();
@@ -61,8 +77,7 @@ public final class PolicyServerHarness implements AutoCloseable {
     /** A well-formed token signed by a key the server does not trust. */
     public static String foreignToken() throws Exception {
         RSAKey other = new RSAKeyGenerator(2048).generate();
-        var claims = new JWTClaimsSet.Builder().subject("mallory").claim("scope", List.of("network.admin"))
-                .expirationTime(new Date(System.currentTimeMillis() + 600_000)).build();
+        var claims = claims("mallory", "network.admin").build();
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), claims);
         jwt.sign(new RSASSASigner(other));
         return jwt.serialize();

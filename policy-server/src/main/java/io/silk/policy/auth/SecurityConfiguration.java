@@ -3,6 +3,8 @@ package io.silk.policy.auth;
 import io.silk.policy.PolicyServerProperties;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -11,6 +13,12 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.config.observation.SecurityObservationSettings;
+import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2Error;
+import org.springframework.security.oauth2.core.OAuth2ErrorCodes;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidatorResult;
+import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
@@ -52,6 +60,34 @@ public class SecurityConfiguration {
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o.bearerTokenResolver(new HeaderBearerToken()).jwt(j -> j.decoder(new VerifiedTokens(tokens))).authenticationEntryPoint(unauthorized()));
         return http.build();
+    }
+
+    /**
+     * What a token must carry besides a good signature and time window: an expiry ({@code exp};
+     * without one it would be good for ever), and, when configured, the issuer
+     * (silk.policy-server.token-issuer, e.g. UAA's https://uaa.example.com/oauth/token) and one
+     * of the audiences (silk.policy-server.token-audiences). Spring Boot adds this validator to
+     * the decoder it builds, after its default (timestamp) checks.
+     */
+    @Bean
+    OAuth2TokenValidator<Jwt> tokenClaims(PolicyServerProperties properties) {
+        List<OAuth2TokenValidator<Jwt>> checks = new ArrayList<>();
+        checks.add(jwt -> jwt.getExpiresAt() == null ? failure("the token has no expiry (exp)") : OAuth2TokenValidatorResult.success());
+        if (properties.tokenIssuer() != null) {
+            String issuer = properties.tokenIssuer();
+            checks.add(jwt -> issuer.equals(jwt.getClaimAsString("iss")) ? OAuth2TokenValidatorResult.success()
+                    : failure("the token's issuer is not " + issuer));
+        }
+        if (!properties.tokenAudiences().isEmpty()) {
+            List<String> audiences = properties.tokenAudiences();
+            checks.add(jwt -> jwt.getAudience() != null && jwt.getAudience().stream().anyMatch(audiences::contains)
+                    ? OAuth2TokenValidatorResult.success() : failure("the token is not for " + String.join(" or ", audiences)));
+        }
+        return new DelegatingOAuth2TokenValidator<>(checks);
+    }
+
+    private static OAuth2TokenValidatorResult failure(String description) {
+        return OAuth2TokenValidatorResult.failure(new OAuth2Error(OAuth2ErrorCodes.INVALID_TOKEN, description, null));
     }
 
     /**

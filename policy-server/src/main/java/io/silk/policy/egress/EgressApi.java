@@ -3,13 +3,10 @@ package io.silk.policy.egress;
 import io.silk.policy.auth.Scopes;
 import io.silk.policy.egress.EgressJson.EgressPolicies;
 import io.silk.policy.egress.EgressJson.EgressPoliciesPayload;
+import io.silk.policy.log.PolicyLogWriter;
 import io.silk.policy.policy.PolicyApi;
-import io.silk.policy.tag.AppTags;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -27,13 +24,11 @@ import org.springframework.web.bind.annotation.RestController;
 public class EgressApi {
 
     private final EgressRepository egress;
-    private final AppTags tags;
-    private final TransactionTemplate tx;
+    private final PolicyLogWriter writer;
 
-    public EgressApi(EgressRepository egress, AppTags tags, TransactionTemplate tx) {
+    public EgressApi(EgressRepository egress, PolicyLogWriter writer) {
         this.egress = egress;
-        this.tags = tags;
-        this.tx = tx;
+        this.writer = writer;
     }
 
     @PostMapping
@@ -41,12 +36,7 @@ public class EgressApi {
         PolicyApi.supported(version);
         Scopes.require(Scopes.ADMIN);
         List<EgressRule> rules = EgressRule.from(body == null ? null : body.egressPolicies());
-        tx.executeWithoutResult(status -> {
-            rules.stream().map(EgressRule::sourceId).distinct().forEach(tags::ensure);
-            for (EgressRule r : rules) {
-                egress.create(r.sourceId(), r.protocol(), r.startIp(), r.endIp(), r.startPort(), r.endPort(), r.icmpType(), r.icmpCode());
-            }
-        });
+        writer.create(PolicyLogWriter.Kind.EGRESS, rules, null);
         return Map.of();
     }
 
@@ -55,14 +45,7 @@ public class EgressApi {
         PolicyApi.supported(version);
         Scopes.require(Scopes.ADMIN);
         List<EgressRule> rules = EgressRule.from(body == null ? null : body.egressPolicies());
-        Set<String> sources = new LinkedHashSet<>();
-        tx.executeWithoutResult(status -> {
-            for (EgressRule r : rules) {
-                egress.delete(r.sourceId(), r.protocol(), r.startIp(), r.endIp(), r.startPort(), r.endPort(), r.icmpType(), r.icmpCode())
-                        .ifPresent(rev -> sources.add(r.sourceId()));
-            }
-        });
-        tags.releaseUnused(sources);
+        writer.delete(PolicyLogWriter.Kind.EGRESS, rules);
         return Map.of();
     }
 

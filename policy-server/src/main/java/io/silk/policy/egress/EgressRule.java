@@ -3,8 +3,10 @@ package io.silk.policy.egress;
 import io.silk.policy.egress.EgressJson.Destination;
 import io.silk.policy.egress.EgressJson.EgressPolicy;
 import io.silk.policy.web.ApiError;
-import java.net.Inet4Address;
-import java.net.InetAddress;
+import io.silk.values.BadValue;
+import io.silk.values.Ipv4Address;
+import io.silk.values.Ipv4Network;
+import io.silk.values.Quote;
 import java.util.List;
 
 /** One validated egress policy, normalised to an address range. */
@@ -24,11 +26,17 @@ record EgressRule(String sourceId, String protocol, String startIp, String endIp
         if (p == null || p.source() == null || p.source().id() == null || p.source().id().isBlank()) {
             throw ApiError.badRequest(PREFIX + "missing source id");
         }
+        if (p.source().id().length() > 255) {
+            throw ApiError.badRequest(PREFIX + "source id " + Quote.shortened(p.source().id()) + " is longer than 255 characters");
+        }
         Destination d = p.destination();
         if (d == null) {
             throw ApiError.badRequest(PREFIX + "missing destination");
         }
         String protocol = d.protocol();
+        if (protocol == null) {
+            throw ApiError.badRequest(PREFIX + "missing destination protocol, specify tcp, udp, icmp or all");
+        }
         if (!List.of("tcp", "udp", "icmp", "all").contains(protocol)) {
             throw ApiError.badRequest(PREFIX + "invalid destination protocol, specify tcp, udp, icmp or all");
         }
@@ -81,37 +89,34 @@ record EgressRule(String sourceId, String protocol, String startIp, String endIp
 
     private static long ip(String text, String what) {
         try {
-            if (text != null && text.matches("\\d{1,3}(\\.\\d{1,3}){3}") && InetAddress.ofLiteral(text) instanceof Inet4Address a) {
-                byte[] b = a.getAddress();
-                return ((b[0] & 0xffL) << 24) | ((b[1] & 0xffL) << 16) | ((b[2] & 0xffL) << 8) | (b[3] & 0xffL);
-            }
-        } catch (IllegalArgumentException ignored) {
-            // Reported below.
+            return Integer.toUnsignedLong(Ipv4Address.parse(text, what).bits());
+        } catch (BadValue e) {
+            throw ApiError.badRequest(PREFIX + e.getMessage());
         }
-        throw ApiError.badRequest(PREFIX + what + " \"" + text + "\" is not an IPv4 address");
     }
 
+    /** a.b.c.d/n; host bits may be set (cf's egress rules allow it): the range is the network that holds the address. */
     private static long[] cidr(String text) {
         int slash = text.indexOf('/');
         if (slash < 0) {
-            throw ApiError.badRequest(PREFIX + "destination cidr \"" + text + "\" is not in CIDR notation");
+            throw ApiError.badRequest(PREFIX + "destination cidr " + Quote.shortened(text) + " is not in CIDR notation");
         }
-        long base = ip(text.substring(0, slash), "destination cidr");
-        int prefix;
+        Ipv4Address base;
         try {
-            prefix = Integer.parseInt(text.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            prefix = -1;
+            base = Ipv4Address.parse(text.substring(0, slash), "destination cidr");
+        } catch (BadValue e) {
+            throw ApiError.badRequest(PREFIX + "destination cidr " + Quote.shortened(text) + " is not in CIDR notation");
         }
-        if (prefix < 0 || prefix > 32) {
-            throw ApiError.badRequest(PREFIX + "destination cidr \"" + text + "\" has no valid prefix length");
+        String len = text.substring(slash + 1);
+        if (!len.matches("\\d{1,2}") || Integer.parseInt(len) > 32) {
+            throw ApiError.badRequest(PREFIX + "destination cidr " + Quote.shortened(text) + " has no valid prefix length");
         }
-        long size = 1L << (32 - prefix);
-        long start = base & ~(size - 1) & 0xffffffffL;
-        return new long[] {start, start + size - 1};
+        Ipv4Network network = Ipv4Network.containing(base, Integer.parseInt(len));
+        long start = Integer.toUnsignedLong(network.base().bits());
+        return new long[] {start, start + network.size() - 1};
     }
 
     private static String text(long v) {
-        return ((v >>> 24) & 0xff) + "." + ((v >>> 16) & 0xff) + "." + ((v >>> 8) & 0xff) + "." + (v & 0xff);
+        return new Ipv4Address((int) v).toString();
     }
 }

@@ -5,8 +5,7 @@ import org.springframework.data.relational.core.mapping.Table;
 
 /** A row of {@code policy}. */
 @Table("policy")
-public record PolicyRecord(@Id Long id, String sourceId, String destinationId, String protocol, int startPort, int endPort,
-        long revision) {
+public record PolicyRecord(@Id Long id, String sourceId, String destinationId, String protocol, int startPort, int endPort) {
 
     PolicyJson.Policy toJson() {
         return new PolicyJson.Policy(new PolicyJson.Source(sourceId),

@@ -31,6 +31,11 @@ public class ErrorBodies {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<Map<String, String>> unreadable(HttpMessageNotReadableException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof RequestSizeLimit.TooLarge tooLarge) {
+                return ResponseEntity.badRequest().body(body(RequestSizeLimit.message(tooLarge.max())));
+            }
+        }
         String detail = e.getMostSpecificCause().getMessage();
         if (detail != null && detail.length() > 300) {
             detail = detail.substring(0, 300);
@@ -41,13 +46,13 @@ public class ErrorBodies {
     @ExceptionHandler({CannotCreateTransactionException.class, DataAccessResourceFailureException.class,
             TransientDataAccessException.class})
     ResponseEntity<Map<String, String>> databaseDown(RuntimeException e) {
-        log.warn("database unavailable: {}", e.getMessage());
+        log.atWarn().setMessage("database unavailable").addKeyValue("error", e.getMessage()).log();
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).body(body("database unavailable; retry later"));
     }
 
     @ExceptionHandler(org.springframework.dao.DataIntegrityViolationException.class)
     ResponseEntity<Map<String, String>> conflict(RuntimeException e) {
-        log.warn("write lost a race with a concurrent change: {}", e.getMessage());
+        log.atWarn().setMessage("write lost a race with a concurrent change").addKeyValue("error", e.getMessage()).log();
         return ResponseEntity.status(HttpStatus.CONFLICT).body(body("a concurrent change to the same apps got in the way; retry"));
     }
 

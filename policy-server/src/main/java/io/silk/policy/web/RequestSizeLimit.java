@@ -9,15 +9,26 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
-/** Refuses bodies over silk.policy-server.max-request-bytes (cf-networking: 400, "failed reading request body"). */
+/**
+ * Refuses bodies over silk.policy-server.max-request-bytes (cf-networking: 400, "failed reading
+ * request body"). Many clients write the whole body before they read the answer, and any answer
+ * given before the body was read (this one, or a 400 for malformed JSON) reaches them only if the
+ * server reads the rest of the body first: a server that closes instead leaves them with a broken
+ * pipe. Tomcat does that reading ("swallowing") after the response, up to its max swallow size,
+ * which {@link Swallowing} sets to {@link #SWALLOW_FACTOR} times the limit.
+ */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE)
 public class RequestSizeLimit extends OncePerRequestFilter {
+
+    static final int SWALLOW_FACTOR = 8;
 
     private final long max;
 
@@ -31,10 +42,52 @@ public class RequestSizeLimit extends OncePerRequestFilter {
         if (request.getContentLengthLong() > max) {
             response.setStatus(HttpServletResponse.SC_BAD_REQUEST);
             response.setContentType("application/json");
-            response.getWriter().write("{\"error\":\"failed reading request body: larger than " + max + " bytes\"}");
+            response.getWriter().write("{\"error\":\"" + message(max) + "\"}");
             return;
         }
         chain.doFilter(new Limited(request, max), response);
+    }
+
+    /**
+     * Tomcat's max swallow size from the limit. Ordered last, so that it wins over Spring Boot's
+     * own setting (server.tomcat.max-swallow-size, 2 MB by default).
+     */
+    @Component
+    static final class Swallowing implements WebServerFactoryCustomizer<TomcatServletWebServerFactory>, Ordered {
+        private final long max;
+
+        Swallowing(PolicyServerProperties properties) {
+            this.max = properties.maxRequestBytes();
+        }
+
+        @Override
+        public void customize(TomcatServletWebServerFactory factory) {
+            long swallow = Math.min(Integer.MAX_VALUE, max * SWALLOW_FACTOR);
+            factory.addConnectorCustomizers(connector -> connector.setProperty("maxSwallowSize", Long.toString(swallow)));
+        }
+
+        @Override
+        public int getOrder() {
+            return Ordered.LOWEST_PRECEDENCE;
+        }
+    }
+
+    public static String message(long max) {
+        return "failed reading request body: larger than " + max + " bytes";
+    }
+
+    /** A body without a Content-Length ran over the limit (ErrorBodies answers it as the filter does). */
+    public static final class TooLarge extends IOException {
+        private final long max;
+
+        TooLarge(long max) {
+            super(message(max));
+            this.max = max;
+        }
+
+        public long max() {
+            return max;
+        }
     }
 
     /** Bodies without a Content-Length (chunked) are cut off at the limit too. */
@@ -56,7 +109,7 @@ public class RequestSizeLimit extends OncePerRequestFilter {
                 public int read() throws IOException {
                     int b = in.read();
                     if (b >= 0 && ++read > max) {
-                        throw new IOException("request body larger than " + max + " bytes");
+                        throw tooLarge();
                     }
                     return b;
                 }
@@ -65,9 +118,13 @@ public class RequestSizeLimit extends OncePerRequestFilter {
                 public int read(byte[] buf, int off, int len) throws IOException {
                     int n = in.read(buf, off, len);
                     if (n > 0 && (read += n) > max) {
-                        throw new IOException("request body larger than " + max + " bytes");
+                        throw tooLarge();
                     }
                     return n;
+                }
+
+                private TooLarge tooLarge() {
+                    return new TooLarge(max);
                 }
 
                 @Override
