@@ -53,6 +53,11 @@ public final class SilkCni {
         try {
             return forward(socket, env, stdin, out);
         } catch (IOException unreachable) {
+            // The daemon decodes the configuration; without it, a malformed one is still a decoding failure.
+            String problem = JsonSyntax.objectProblem(config);
+            if (problem != null) {
+                return error(out, version, 6, "decoding the network configuration on stdin failed: " + problem);
+            }
             String why = "the silk daemon is not reachable at " + socket + " (" + unreachable.getMessage() + ")";
             return switch (command) {
                 case "DEL" -> deleteLocally(env, out, version);

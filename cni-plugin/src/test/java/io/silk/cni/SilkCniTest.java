@@ -40,6 +40,20 @@ class SilkCniTest {
     }
 
     @Test
+    void withoutTheDaemonAMalformedOrEmptyConfigurationIsADecodingFailureNotARetry() {
+        var add = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c", "CNI_NETNS", "/x", "CNI_IFNAME", "eth0",
+                "SILK_CNI_SOCKET", "/nonexistent/cni.sock");
+        for (String stdin : new String[] {"", "  ", "{\"cniVersion\": \"1.0.0\",", "[1]", "{\"a\": tru}", "{\"a\": 01}",
+                "{\"a\": 1} x", "{\"a\" 1}", "{\"a\": \"\\q\"}"}) {
+            Out o = run(add, stdin);
+            assertThat(o.exit()).as(stdin).isNotZero();
+            assertThat(o.stdout()).as(stdin).contains("\"code\":6", "decoding the network configuration");
+        }
+        Out wellFormed = run(add, "{\"cniVersion\":\"1.0.0\",\"a\":[1,-2.5e3,true,null,{\"b\":\"\\u00e9\"}]}");
+        assertThat(wellFormed.stdout()).contains("\"code\":11");
+    }
+
+    @Test
     void readsOnlyTheFieldsItNeeds() {
         assertThat(SilkCni.stringField(CONF, "daemonSocket", "d")).isEqualTo("/nonexistent/cni.sock");
         assertThat(SilkCni.stringField(CONF, "cniVersion", "d")).isEqualTo("1.0.0");

@@ -157,14 +157,14 @@ public final class CniHandler {
         if (ifname.length() > 15) {
             throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_IFNAME \"" + ifname + "\" is longer than 15 characters", "");
         }
-        LeaseState lease = requireLease("ADD " + containerId);
-        int mtu = lease.mtu();
-        if (config.has("mtu")) {
-            if (!config.get("mtu").canConvertToInt() || config.get("mtu").asInt() < 576 || config.get("mtu").asInt() > 65535) {
-                throw new CniError(CniError.INVALID_CONFIG, "mtu must be an integer between 576 and 65535", config.get("mtu").toString());
-            }
-            mtu = config.get("mtu").asInt();
+        // A bad configuration is refused before anything that may be retried (no lease yet).
+        JsonNode configuredMtu = config.get("mtu");
+        if (configuredMtu != null && (!configuredMtu.isIntegralNumber() || !configuredMtu.canConvertToInt()
+                || configuredMtu.asInt() < 576 || configuredMtu.asInt() > 65535)) {
+            throw new CniError(CniError.INVALID_CONFIG, "mtu must be an integer between 576 and 65535", configuredMtu.toString());
         }
+        LeaseState lease = requireLease("ADD " + containerId);
+        int mtu = configuredMtu != null ? configuredMtu.asInt() : lease.mtu();
         if (!java.nio.file.Files.exists(netns)) {
             throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + netns + " does not exist", "");
         }

@@ -48,6 +48,20 @@ class CniHandlerTest {
     }
 
     @Test
+    void anMtuThatIsNotAWholeNumberInRangeIsInvalidConfigurationEvenBeforeALease() throws Exception {
+        CniHandler h = withoutLease();
+        var add = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c", "CNI_NETNS", "/x", "CNI_IFNAME", "eth0");
+        for (String mtu : new String[] {"1400.5", "1400.0", "\"1400\"", "575", "65536", "true", "1e3"}) {
+            byte[] config = ("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"silk\",\"mtu\":" + mtu + "}").getBytes();
+            var r = h.handle(add, config);
+            assertThat(json(r).get("code").asInt()).as(mtu).isEqualTo(7);
+            assertThat(json(r).get("msg").asText()).as(mtu).isEqualTo("mtu must be an integer between 576 and 65535");
+        }
+        byte[] whole = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"silk\",\"mtu\":1400}".getBytes();
+        assertThat(json(h.handle(add, whole)).get("code").asInt()).as("a good mtu gets as far as the lease").isEqualTo(11);
+    }
+
+    @Test
     void versionNeedsNoConfiguration() throws Exception {
         JsonNode v = json(withoutLease().handle(Map.of("CNI_COMMAND", "VERSION"), new byte[0]));
         assertThat(v.get("supportedVersions").toString()).contains("0.4.0", "1.0.0", "1.1.0");
