@@ -12,11 +12,12 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The CNI contract on a real cell: commands, versions, errors, chaining, concurrency. */
+@ExtendWith(LabExtension.class)
 class CniPluginEndToEndTest {
 
     static final String CELL = "10.77.0.1";
@@ -28,27 +29,15 @@ class CniPluginEndToEndTest {
     static CniRuntime runtime;
 
     @BeforeAll
-    static void upTheLab() throws Exception {
-        lab = new Lab();
-        try {
-            String ctl = lab.host("ctl", Silk.CONTROLLER_IP);
-            cell = lab.host("cell", CELL);
-            silk = new Silk(lab, CELL, "10.77.0.9");
-            silk.controller(ctl);
-            daemon = silk.daemon(cell, CELL);
-            silk.awaitHealthy(cell, daemon, CELL);
-            runtime = new CniRuntime(silk.cniBin(), cell);
-        } catch (Exception | AssertionError e) {
-            lab.close();
-            throw e;
-        }
-    }
-
-    @AfterAll
-    static void tearDownTheLab() {
-        if (lab != null) {
-            lab.close();
-        }
+    static void upTheLab(Lab made) throws Exception {
+        lab = made;
+        String ctl = lab.host("ctl", Silk.CONTROLLER_IP);
+        cell = lab.host("cell", CELL);
+        silk = new Silk(lab, CELL, "10.77.0.9");
+        silk.controller(ctl);
+        daemon = silk.daemon(cell, CELL);
+        silk.awaitHealthy(cell, daemon, CELL);
+        runtime = new CniRuntime(silk.cniBin(), cell);
     }
 
     static ObjectNode silkConf() {
@@ -110,6 +99,7 @@ class CniPluginEndToEndTest {
 
     @Test
     void versionStatusAndErrorsWithWellKnownCodes() {
+        String containersBefore = containers();
         String ns = lab.container("errs");
         String netns = Lab.netnsPath(ns).toString();
         var version = runtime.exec("VERSION", "silk", "x", netns, "eth0", config("1.0.0"), null);
@@ -127,8 +117,15 @@ class CniPluginEndToEndTest {
         assertThat(badMtu.json().get("code").asInt()).isEqualTo(7);
         var badJson = runExecRaw("ADD", netns, "{\"daemonSocket\":\"" + silk.socket(CELL) + "\", \"cniVersion\": }");
         assertThat(badJson.json().get("code").asInt()).isEqualTo(6);
-        // Nothing was allocated by the failures.
-        assertThat(silk.health(cell)).contains("\"containers\":0");
+        // Nothing was allocated by the failures (whatever other tests left attached).
+        assertThat(containers()).isEqualTo(containersBefore);
+        lab.removeNamespace(ns);
+    }
+
+    static String containers() {
+        var m = java.util.regex.Pattern.compile("\"containers\":(\\d+)").matcher(silk.health(cell));
+        assertThat(m.find()).as("containers in the daemon's health").isTrue();
+        return m.group(1);
     }
 
     CniRuntime.Run runExecRaw(String command, String netns, String body) {

@@ -7,21 +7,37 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * A small data centre made of network namespaces: an underlay bridge in a namespace of its own,
- * hosts (controller, cells) joined to it by veth pairs, and container namespaces. Everything it
- * makes is removed on close — processes by their PID, then the namespaces — even when a test fails.
+ * hosts (controller, cells) joined to it by veth pairs, and container namespaces, with a work
+ * directory {@code e2e/target/lab-ID} for its files and logs. Tests get one from {@link LabExtension}
+ * (a parameter of a {@code @BeforeAll} or {@code @Test} method), which closes it when the class or
+ * the test is done. Closing removes everything it made in the kernel — its processes, whatever else
+ * still runs in its namespaces, then the namespaces — whether the test passed or not; the work
+ * directory is removed too when every test that used the lab passed, and kept (with the logs) when
+ * one failed.
+ *
+ * <p>A lab's ID starts with the test JVM's PID, so a new lab also removes what labs of JVMs that
+ * are gone (killed mid-test) left in the kernel.
  */
 public final class Lab implements AutoCloseable {
 
     public static final Path ROOT = Path.of(System.getProperty("silk.root", "..")).toAbsolutePath().normalize();
     public static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
-    private final String id = Integer.toHexString(0x1000 + ThreadLocalRandom.current().nextInt(0xefff));
+    /** Namespace names: "sk", the JVM's PID in hex, "g", the lab's number in hex, "-", the role. */
+    private static final Pattern NAMESPACE = Pattern.compile("sk([0-9a-f]+)g[0-9a-f]+-\\S+");
+    private static final AtomicInteger LABS = new AtomicInteger();
+
+    private final String id = Long.toHexString(ProcessHandle.current().pid()) + "g" + Integer.toHexString(LABS.incrementAndGet());
     private final List<String> namespaces = Collections.synchronizedList(new ArrayList<>());
     private final List<Process> processes = Collections.synchronizedList(new ArrayList<>());
     private final Path work;
@@ -36,6 +52,7 @@ public final class Lab implements AutoCloseable {
     }
 
     public Lab() throws IOException {
+        removeLeftoversOfGoneJvms();
         work = Files.createDirectories(ROOT.resolve("e2e/target/lab-" + id));
         underlay = "sk" + id + "-u";
         addNamespace(underlay);
@@ -77,8 +94,29 @@ public final class Lab implements AutoCloseable {
     }
 
     public void removeNamespace(String ns) {
-        sh("ip", "netns", "delete", ns);
+        deleteNamespace(ns);
         namespaces.remove(ns);
+    }
+
+    /** Kills what still runs in the namespace (a process's children, say), then deletes it. */
+    private static void deleteNamespace(String ns) {
+        for (String pid : sh("ip", "netns", "pids", ns).output().split("\\s+")) {
+            if (pid.matches("\\d+")) {
+                ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        sh("ip", "netns", "delete", ns);
+    }
+
+    /** Namespaces of labs whose JVM has gone (killed before it could close them): removed. */
+    private static void removeLeftoversOfGoneJvms() {
+        for (String line : sh("ip", "netns", "list").output().split("\n")) {
+            String ns = line.split(" ")[0];
+            Matcher m = NAMESPACE.matcher(ns);
+            if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1), 16)).isEmpty()) {
+                deleteNamespace(ns);
+            }
+        }
     }
 
     public static Path netnsPath(String ns) {
@@ -89,6 +127,14 @@ public final class Lab implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         cmd.addAll(List.of(command));
         return sh(cmd.toArray(String[]::new));
+    }
+
+    /** Starts a long-running process on the host itself (loopback only), its output going to a log file in the lab. */
+    public Process spawnOnHost(String logName, List<String> command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve(logName + ".log").toFile())).start();
+        processes.add(p);
+        return p;
     }
 
     /** Starts a long-running process in a namespace, its output going to a log file in the lab. */
@@ -161,14 +207,27 @@ public final class Lab implements AutoCloseable {
         return List.copyOf(namespaces);
     }
 
+    /** Stops the lab's processes and removes its namespaces; the work directory stays. Idempotent. */
     @Override
     public void close() {
         for (Process p : List.copyOf(processes)) {
             stop(p, false);
         }
         for (String ns : List.copyOf(namespaces)) {
-            sh("ip", "netns", "delete", ns);
+            deleteNamespace(ns);
         }
         namespaces.clear();
+    }
+
+    /** Removes the work directory and everything in it. */
+    public void deleteFiles() throws IOException {
+        if (!Files.exists(work)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(work)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

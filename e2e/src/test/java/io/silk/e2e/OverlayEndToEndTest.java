@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Cells as network namespaces on an underlay bridge, the controller and its database in a
@@ -19,6 +19,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * end to end, through real processes and the real kernel.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LabExtension.class)
 class OverlayEndToEndTest {
 
     static final String A = "10.77.0.1";
@@ -51,36 +52,27 @@ class OverlayEndToEndTest {
     }
 
     @BeforeAll
-    static void upTheLab() throws Exception {
-        lab = new Lab();
-        try {
-            ctlNs = lab.host("ctl", Silk.CONTROLLER_IP);
-            cellA = lab.host("cella", A);
-            cellB = lab.host("cellb", B);
-            silk = new Silk(lab, A, B, C);
-            controller = silk.controller(ctlNs);
-            daemonA = silk.daemon(cellA, A);
-            daemonB = silk.daemon(cellB, B);
-            silk.awaitHealthy(cellA, daemonA, A);
-            silk.awaitHealthy(cellB, daemonB, B);
+    static void upTheLab(Lab made) throws Exception {
+        lab = made;
+        ctlNs = lab.host("ctl", Silk.CONTROLLER_IP);
+        cellA = lab.host("cella", A);
+        cellB = lab.host("cellb", B);
+        silk = new Silk(lab, A, B, C);
+        controller = silk.controller(ctlNs);
+        daemonA = silk.daemon(cellA, A);
+        daemonB = silk.daemon(cellB, B);
+        silk.awaitHealthy(cellA, daemonA, A);
+        silk.awaitHealthy(cellB, daemonB, B);
+        // The tests below time how fast changes reach A and B: their watches must be open first.
+        silk.awaitWatching(cellA, A, false);
+        silk.awaitWatching(cellB, B, false);
 
-            a1 = lab.container("a1");
-            b1 = lab.container("b1");
-            ipA1 = ip(new CniRuntime(silk.cniBin(), cellA).add(network(silk.socket(A).toString()), "ctr-a1",
-                    Lab.netnsPath(a1).toString(), "eth0", "SILK_APP_ID=app-a"));
-            ipB1 = ip(new CniRuntime(silk.cniBin(), cellB).add(network(silk.socket(B).toString()), "ctr-b1",
-                    Lab.netnsPath(b1).toString(), "eth0", "SILK_APP_ID=app-b"));
-        } catch (Exception | AssertionError e) {
-            lab.close();
-            throw e;
-        }
-    }
-
-    @AfterAll
-    static void tearDownTheLab() {
-        if (lab != null && System.getenv("SILK_E2E_KEEP") == null) {
-            lab.close();
-        }
+        a1 = lab.container("a1");
+        b1 = lab.container("b1");
+        ipA1 = ip(new CniRuntime(silk.cniBin(), cellA).add(network(silk.socket(A).toString()), "ctr-a1",
+                Lab.netnsPath(a1).toString(), "eth0", "SILK_APP_ID=app-a"));
+        ipB1 = ip(new CniRuntime(silk.cniBin(), cellB).add(network(silk.socket(B).toString()), "ctr-b1",
+                Lab.netnsPath(b1).toString(), "eth0", "SILK_APP_ID=app-b"));
     }
 
     @Test
@@ -160,6 +152,7 @@ class OverlayEndToEndTest {
         assertThat(lab.in(a1, "ping", "-c3", "-i0.2", "-W1", ipB1).output()).contains("3 received");
         daemonA = silk.daemon(cellA, A);
         silk.awaitHealthy(cellA, daemonA, A);
+        silk.awaitWatching(cellA, A, false);
         assertThat(silk.subnet(cellA)).isEqualTo(before);
         assertThat(java.nio.file.Files.readString(lab.work().resolve("daemon-" + A + ".log"))).contains("lease renewed subnet=" + before);
         assertThat(lab.in(a1, "ping", "-c2", "-i0.2", "-W1", ipB1).output()).contains("2 received");
@@ -185,6 +178,7 @@ class OverlayEndToEndTest {
         assertThat(lab.in(b2, "ip", "link", "show", "eth0").ok()).isFalse();
         daemonB = silk.daemon(cellB, B, "lease.partition-tolerance=3s");
         silk.awaitHealthy(cellB, daemonB, B);
+        silk.awaitWatching(cellB, B, false);
         assertThat(silk.health(cellB)).contains("\"containers\":1");
         assertThat(lab.in(a1, "ping", "-c1", "-W1", ipB1).ok()).isTrue();
     }

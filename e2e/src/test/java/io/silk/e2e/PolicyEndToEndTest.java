@@ -7,12 +7,12 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Network policy end to end: the CLI writes through the policy server, the controller streams to
@@ -20,6 +20,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * a2 (app-b); cell B hosts b1 (app-b); an outside host sits on the underlay.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LabExtension.class)
 class PolicyEndToEndTest {
 
     static final String A = "10.77.0.1";
@@ -55,45 +56,37 @@ class PolicyEndToEndTest {
     }
 
     @BeforeAll
-    static void upTheLab() throws Exception {
-        lab = new Lab();
-        try {
-            ctl = lab.host("ctl", Silk.CONTROLLER_IP);
-            cellA = lab.host("cella", A);
-            String cellB = lab.host("cellb", B);
-            ext = lab.host("ext", OUTSIDE);
-            silk = new Silk(lab, A, B);
-            silk.controller(ctl, 7443, 9464, "controller", "--silk.controller.embedded-database.port=15432");
-            silk.policyServer(ctl, 15432);
-            Process da = silk.daemon(cellA, A, "policy.enforce=true");
-            daemonA = da;
-            Process db = silk.daemon(cellB, B, "policy.enforce=true");
-            silk.awaitHealthy(cellA, da, A);
-            silk.awaitHealthy(cellB, db, B);
-            a1 = lab.container("a1");
-            a2 = lab.container("a2");
-            b1 = lab.container("b1");
-            ipA1 = attach(cellA, A, a1, "app-a");
-            ipA2 = attach(cellA, A, a2, "app-b");
-            ipB1 = attach(cellB, B, b1, "app-b");
-            for (String[] s : new String[][] {{b1, ipB1}, {a2, ipA2}}) {
-                serve(s[0], s[1], 8080, "tcp8080-" + s[0]);
-                serve(s[0], s[1], 8081, "tcp8081-" + s[0]);
-            }
-            lab.spawn(b1, "udp8080", List.of("nc", "-lkun", "-s", ipB1, "-p", "8080"));
-            serve(ext, OUTSIDE, 9999, "outside");
-            Thread.sleep(500);
-        } catch (Exception | AssertionError e) {
-            lab.close();
-            throw e;
+    static void upTheLab(Lab made) throws Exception {
+        lab = made;
+        ctl = lab.host("ctl", Silk.CONTROLLER_IP);
+        cellA = lab.host("cella", A);
+        String cellB = lab.host("cellb", B);
+        ext = lab.host("ext", OUTSIDE);
+        silk = new Silk(lab, A, B);
+        silk.controller(ctl, 7443, 9464, "controller", "--silk.controller.embedded-database.port=15432");
+        silk.policyServer(ctl, 15432);
+        Process da = silk.daemon(cellA, A, "policy.enforce=true");
+        daemonA = da;
+        Process db = silk.daemon(cellB, B, "policy.enforce=true");
+        silk.awaitHealthy(cellA, da, A);
+        silk.awaitHealthy(cellB, db, B);
+        // Routes to each other and the policy snapshot first: the tests then change policies and
+        // expect the cells to see each change as it is made.
+        silk.awaitWatching(cellA, A, true);
+        silk.awaitWatching(cellB, B, true);
+        a1 = lab.container("a1");
+        a2 = lab.container("a2");
+        b1 = lab.container("b1");
+        ipA1 = attach(cellA, A, a1, "app-a");
+        ipA2 = attach(cellA, A, a2, "app-b");
+        ipB1 = attach(cellB, B, b1, "app-b");
+        for (String[] s : new String[][] {{b1, ipB1}, {a2, ipA2}}) {
+            serve(s[0], s[1], 8080, "tcp8080-" + s[0]);
+            serve(s[0], s[1], 8081, "tcp8081-" + s[0]);
         }
-    }
-
-    @AfterAll
-    static void tearDownTheLab() {
-        if (lab != null) {
-            lab.close();
-        }
+        lab.spawn(b1, "udp8080", List.of("nc", "-lkun", "-s", ipB1, "-p", "8080"));
+        serve(ext, OUTSIDE, 9999, "outside");
+        Thread.sleep(500);
     }
 
     @Test

@@ -14,10 +14,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -25,15 +23,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Policies written through the policy server's REST API reach a cell's policy stream on the
  * controller, by push, filtered to the cell's apps: the real jars as processes on loopback, one
  * database.
  */
+@ExtendWith(LabExtension.class)
 class PolicyStreamEndToEndTest {
 
-    static final List<Process> processes = new ArrayList<>();
+    /** Only for its work directory and its processes: everything here runs on the host's loopback. */
+    static Lab lab;
     static int grpcPort;
     static int apiPort;
     static ManagedChannel channel;
@@ -45,10 +46,7 @@ class PolicyStreamEndToEndTest {
     }
 
     static Process start(String log, String... command) throws Exception {
-        Path file = Lab.ROOT.resolve("e2e/target/" + log + ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(file.toFile()).start();
-        processes.add(p);
-        return p;
+        return lab.spawnOnHost(log, List.of(command));
     }
 
     static void awaitHealthy(String url, Process p) {
@@ -67,19 +65,20 @@ class PolicyStreamEndToEndTest {
     }
 
     @BeforeAll
-    static void startServices() throws Exception {
+    static void startServices(Lab made) throws Exception {
+        lab = made;
         grpcPort = freePort();
         int controllerHttp = freePort();
         int dbPort = freePort();
         apiPort = freePort();
-        Path data = Files.createTempDirectory("silk-policy-e2e-db");
-        Process controller = start("policy-e2e-controller", Lab.JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx384m", "-jar",
+        Path data = lab.work().resolve("controller-db");
+        Process controller = start("controller", Lab.JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx384m", "-jar",
                 Lab.ROOT.resolve("controller/target/silk-controller-0.1.0-SNAPSHOT.jar").toString(),
                 "--spring.grpc.server.port=" + grpcPort, "--server.port=" + controllerHttp,
                 "--silk.controller.tls.enabled=false", "--silk.controller.embedded-database.data-dir=" + data,
                 "--silk.controller.embedded-database.port=" + dbPort);
         awaitHealthy("http://127.0.0.1:" + controllerHttp + "/actuator/health/readiness", controller);
-        Process policy = start("policy-e2e-policy-server", Lab.JAVA, "-Xmx384m", "-jar",
+        Process policy = start("policy-server", Lab.JAVA, "-Xmx384m", "-jar",
                 Lab.ROOT.resolve("policy-server/target/silk-policy-server-0.1.0-SNAPSHOT.jar").toString(),
                 "--server.port=" + apiPort, "--spring.datasource.url=jdbc:postgresql://127.0.0.1:" + dbPort + "/postgres",
                 "--spring.datasource.username=postgres", "--spring.datasource.password=postgres",
@@ -88,16 +87,11 @@ class PolicyStreamEndToEndTest {
         channel = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     }
 
+    /** The lab (LabExtension) stops the processes after this. */
     @AfterAll
-    static void stopServices() throws Exception {
+    static void closeTheChannel() {
         if (channel != null) {
             channel.shutdownNow();
-        }
-        for (Process p : processes) {
-            p.destroy();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
         }
     }
 

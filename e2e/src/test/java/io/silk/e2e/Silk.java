@@ -133,6 +133,18 @@ public final class Silk {
         }
     }
 
+    /**
+     * Waits until the daemon's lease watch (and with {@code policies} its policy watch too) has
+     * received its snapshot, which the daemon reports in its health answer: from then on, changes
+     * reach it as pushed events, not in a snapshot of a stream opened later.
+     */
+    public void awaitWatching(String ns, String cellIp, boolean policies) {
+        Lab.await("daemon " + cellIp + " watching", Duration.ofSeconds(30), () -> {
+            String h = health(ns);
+            return h.contains("\"watching\":true") && (!policies || h.contains("\"policies_watching\":true"));
+        });
+    }
+
     public String health(String ns) {
         return lab.in(ns, "curl", "-sS", "http://127.0.0.1:9465/health").output();
     }

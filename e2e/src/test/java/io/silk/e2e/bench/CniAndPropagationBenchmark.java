@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.silk.e2e.CniRuntime;
 import io.silk.e2e.Lab;
+import io.silk.e2e.LabExtension;
 import io.silk.e2e.Silk;
 import io.silk.netlink.Netlink;
 import io.silk.netlink.Route;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * CNI ADD/DEL of the silk plugin against the reference ptp + host-local plugins, side by side in
@@ -28,6 +30,7 @@ import org.junit.jupiter.api.Test;
  * confirmed by the controller to its route on another cell. Run with {@code ./dev bench-cni}.
  */
 @Tag("benchmark")
+@ExtendWith(LabExtension.class)
 class CniAndPropagationBenchmark {
 
     static final int ITERATIONS = Integer.getInteger("silk.bench.iterations", 200);
@@ -42,9 +45,9 @@ class CniAndPropagationBenchmark {
     }
 
     @Test
-    void cniAddDelAndLeasePropagation() throws Exception {
+    void cniAddDelAndLeasePropagation(Lab lab) throws Exception {
         StringBuilder report = new StringBuilder();
-        try (Lab lab = new Lab()) {
+        { // the lab is LabExtension's: closed, and its files removed when this passes, after the test
             String ctl = lab.host("ctl", Silk.CONTROLLER_IP);
             String cell = lab.host("cella", "10.77.0.1");
             String other = lab.host("cellb", "10.77.0.2");

@@ -2,6 +2,7 @@ package io.silk.e2e.bench;
 
 import io.silk.e2e.CniRuntime;
 import io.silk.e2e.Lab;
+import io.silk.e2e.LabExtension;
 import io.silk.e2e.Silk;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Policy propagation: from the policy server's 200 to the rule being in the destination cell's
@@ -21,14 +23,15 @@ import org.junit.jupiter.api.Test;
  * kind) or {@code -Dtest=PolicyPropagationBenchmark}.
  */
 @Tag("benchmark")
+@ExtendWith(LabExtension.class)
 class PolicyPropagationBenchmark {
 
     static final int N = Integer.getInteger("silk.bench.policies", 100);
 
     @Test
-    void apiToRule() throws Exception {
+    void apiToRule(Lab lab) throws Exception {
         StringBuilder report = new StringBuilder();
-        try (Lab lab = new Lab()) {
+        { // the lab is LabExtension's: closed, and its files removed when this passes, after the test
             String ctl = lab.host("ctl", Silk.CONTROLLER_IP);
             String cell = lab.host("cella", "10.77.0.1");
             Silk silk = new Silk(lab, "10.77.0.1");
