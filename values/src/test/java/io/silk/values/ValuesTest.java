@@ -46,6 +46,9 @@ class ValuesTest {
         Ipv4Address c = Ipv4Address.parse("10.255.17.2", "c");
         assertThat(SilkMacs.hostSide(c).toString()).isEqualTo("aa:aa:0a:ff:11:02");
         assertThat(SilkMacs.containerSide(c).toString()).isEqualTo("ee:ee:0a:ff:11:02");
+        assertThat(SilkMacs.isVtepPrefixed(SilkMacs.vtep(Ipv4Network.parse("10.255.17.0/24", "s")))).isTrue();
+        assertThat(SilkMacs.isVtepPrefixed(SilkMacs.hostSide(c))).isFalse();
+        assertThat(SilkMacs.isVtepPrefixed(MacAddress.parse("ee:ef:0a:ff:11:00", "m"))).isFalse();
         MacAddress m = MacAddress.parse("EE:EE:0A:FF:11:00", "mac");
         assertThat(m.toString()).isEqualTo("ee:ee:0a:ff:11:00");
         assertThat(MacAddress.of(m.bytes())).isEqualTo(m);
