@@ -16,7 +16,6 @@ import io.silk.daemon.policy.IptablesBackend;
 import io.silk.daemon.policy.PolicyRules;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.KernelOverlay;
-import io.silk.daemon.vtep.RemoteLease;
 import io.silk.netlink.Netlink;
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.testing.FakeController;
@@ -58,7 +57,7 @@ class TeardownTest {
         LeaseKeeper keeper = new LeaseKeeper(config, controller, overlay, cell);
         assertThat(keeper.establish()).isTrue();
         HeldLease self = keeper.lease();
-        overlay.converge(self, List.of(new RemoteLease("10.0.0.6", "10.255.6.0/24", "ee:ee:0a:ff:06:00")));
+        overlay.converge(self, List.of(TestLeases.remote("10.0.0.6", "10.255.6.0/24", "ee:ee:0a:ff:06:00")));
 
         addresses = new AddressBook(dir);
         AddressBook.Attachment a = addresses.allocate(self.subnet(), "ctr-1", "eth0", "s-ctr1", "app-a");
@@ -67,7 +66,7 @@ class TeardownTest {
 
         rules = new IptablesBackend(new Iptables(List.of("ip", "netns", "exec", ns)));
         rules.prepare();
-        rules.apply(new PolicyRules.Inputs(self.subnet(), self.overlayNetwork(),
+        rules.apply(new PolicyRules.Inputs(self.subnet().toString(), self.overlayNetwork().toString(),
                 List.of(new PolicyRules.LocalContainer(a.ip(), "app-a")),
                 List.of(C2CPolicy.newBuilder().setId(1).setSourceId("app-b").setSourceTag(2).setDestinationId("app-a")
                         .setDestinationTag(1).setProtocol("tcp").setStartPort(8080).setEndPort(8080).build()),

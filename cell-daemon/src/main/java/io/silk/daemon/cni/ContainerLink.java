@@ -1,11 +1,12 @@
 package io.silk.daemon.cni;
 
 import io.silk.netlink.Link;
-import io.silk.netlink.MacAddress;
 import io.silk.netlink.Neighbor;
 import io.silk.netlink.Netlink;
 import io.silk.netlink.NetlinkException;
 import io.silk.netlink.Route;
+import io.silk.values.Ipv4Address;
+import io.silk.values.SilkMacs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,12 +40,14 @@ public final class ContainerLink {
         }
     }
 
+    /** aa:aa + the container's address ({@link SilkMacs#hostSide}). */
     public static String hostMac(String ip) {
-        return MacAddress.derived("aa:aa", ip);
+        return SilkMacs.hostSide(Ipv4Address.parse(ip, "container ip")).toString();
     }
 
+    /** ee:ee + the container's address ({@link SilkMacs#containerSide}). */
     public static String containerMac(String ip) {
-        return MacAddress.derived("ee:ee", ip);
+        return SilkMacs.containerSide(Ipv4Address.parse(ip, "container ip")).toString();
     }
 
     public void attach(Path netns, String ifname, String hostIf, String ip, int mtu) {

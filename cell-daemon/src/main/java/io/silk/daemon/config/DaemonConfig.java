@@ -1,5 +1,6 @@
 package io.silk.daemon.config;
 
+import io.silk.values.Ipv4Address;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -30,7 +31,7 @@ import java.util.Properties;
  * @param enforcePolicy       program iptables from the controller's policies (false: all overlay traffic flows)
  */
 public record DaemonConfig(
-        String underlayIp,
+        Ipv4Address underlayIp,
         List<String> controllers,
         boolean plaintext,
         Path ca,
@@ -59,7 +60,7 @@ public record DaemonConfig(
 
     public static DaemonConfig from(Properties p, String source) {
         Lookup get = new Lookup(p, source);
-        String underlay = get.required("underlay.ip");
+        Ipv4Address underlay = Ipv4Address.parse(get.required("underlay.ip"), source + ": underlay.ip");
         List<String> controllers = Arrays.stream(get.required("controller.addresses").split(",")).map(String::trim)
                 .filter(s -> !s.isEmpty()).toList();
         boolean plaintext = get.bool("controller.plaintext", false);

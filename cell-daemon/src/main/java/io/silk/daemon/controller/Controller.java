@@ -2,6 +2,7 @@ package io.silk.daemon.controller;
 
 import io.silk.daemon.lease.HeldLease;
 import io.silk.proto.v1.PolicyWatchRequest;
+import io.silk.values.Ipv4Address;
 import io.silk.proto.v1.PolicyWatchResponse;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
@@ -10,18 +11,20 @@ import java.util.List;
 /**
  * What the daemon asks of the control plane: its lease, and two resumable streams. Unary calls
  * throw {@link ControllerException}, which says whether the lease is lost, refused, or the
- * controller merely unreachable; the daemon decides what each means for the cell.
+ * controller merely unreachable; the daemon decides what each means for the cell. Leases come back
+ * typed: a value the controller sends that does not parse is a {@link ControllerException} of kind
+ * REFUSED whose message names the field.
  */
 public interface Controller extends AutoCloseable {
 
     /** The cell's lease, allocated if it holds none (idempotent per cell). */
-    HeldLease acquire(String underlayIp);
+    HeldLease acquire(Ipv4Address underlayIp);
 
     /** Keeps the lease alive (re-inserted if the controller's database lost it and the subnet is free). */
     HeldLease renew(HeldLease held);
 
     /** Gives the lease back; true when there was one. */
-    boolean release(String underlayIp);
+    boolean release(Ipv4Address underlayIp);
 
     /** The routable leases, each with the overlay network. */
     List<HeldLease> list();

@@ -27,6 +27,8 @@ import io.silk.proto.v1.ReleaseRequest;
 import io.silk.proto.v1.RenewRequest;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
+import io.silk.values.BadValue;
+import io.silk.values.Ipv4Address;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,21 +126,21 @@ public final class GrpcController implements Controller {
     }
 
     @Override
-    public HeldLease acquire(String underlayIp) {
-        var r = call(s -> s.acquire(AcquireRequest.newBuilder().setUnderlayIp(underlayIp).build()));
+    public HeldLease acquire(Ipv4Address underlayIp) {
+        var r = call(s -> s.acquire(AcquireRequest.newBuilder().setUnderlayIp(underlayIp.toString()).build()));
         return held(r.getLease(), r.getOverlayNetwork());
     }
 
     @Override
     public HeldLease renew(HeldLease held) {
-        var r = call(s -> s.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder().setUnderlayIp(held.underlayIp())
-                .setOverlaySubnet(held.subnet()).setOverlayHardwareAddr(held.vtepMac())).build()));
+        var r = call(s -> s.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder().setUnderlayIp(held.underlayIp().toString())
+                .setOverlaySubnet(held.subnet().toString()).setOverlayHardwareAddr(held.vtepMac().toString())).build()));
         return held(r.getLease(), r.getOverlayNetwork());
     }
 
     @Override
-    public boolean release(String underlayIp) {
-        return call(s -> s.release(ReleaseRequest.newBuilder().setUnderlayIp(underlayIp).build())).getReleased();
+    public boolean release(Ipv4Address underlayIp) {
+        return call(s -> s.release(ReleaseRequest.newBuilder().setUnderlayIp(underlayIp.toString()).build())).getReleased();
     }
 
     @Override
@@ -147,8 +149,13 @@ public final class GrpcController implements Controller {
         return r.getLeasesList().stream().map(l -> held(l, r.getOverlayNetwork())).toList();
     }
 
-    private static HeldLease held(Lease l, String network) {
-        return new HeldLease(l.getUnderlayIp(), l.getOverlaySubnet(), l.getOverlayHardwareAddr(), network);
+    /** A lease from the controller, parsed here once; a value that does not parse is refused, naming its field. */
+    static HeldLease held(Lease l, String network) {
+        try {
+            return Leases.held(l, network);
+        } catch (BadValue e) {
+            throw new ControllerException(ControllerException.Kind.REFUSED, "the controller sent a bad lease: " + e.getMessage(), e);
+        }
     }
 
     /** One unary call, with failover, retries and the circuit breaker; failures in the daemon's terms. */

@@ -1,6 +1,8 @@
 package io.silk.daemon.ipam;
 
 import io.silk.daemon.lease.StateFile;
+import io.silk.values.Ipv4Address;
+import io.silk.values.Ipv4Network;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,10 +19,17 @@ import java.util.Set;
  */
 public final class AddressBook {
 
-    /** One attachment: a container's interface and what it was given. */
+    /**
+     * One attachment: a container's interface and what it was given. The ip stays a string, the
+     * file's shape and what the CNI result and the rules print; {@link #address()} is it typed.
+     */
     public record Attachment(String containerId, String ifname, String ip, String hostInterface, String appId) {
         public String key() {
             return key(containerId, ifname);
+        }
+
+        public Ipv4Address address() {
+            return Ipv4Address.parse(ip, "container ip of " + key());
         }
 
         static String key(String containerId, String ifname) {
@@ -36,7 +45,10 @@ public final class AddressBook {
 
     public AddressBook(Path stateDir) {
         this.file = new StateFile<>(stateDir.resolve("containers.json"), Entries.class);
-        file.read().ifPresent(e -> e.attachments().forEach(a -> byKey.put(a.key(), a)));
+        file.read().ifPresent(e -> e.attachments().forEach(a -> {
+            a.address(); // a file that does not parse stops the daemon here, naming the attachment
+            byKey.put(a.key(), a);
+        }));
     }
 
     public synchronized Optional<Attachment> find(String containerId, String ifname) {
@@ -47,21 +59,18 @@ public final class AddressBook {
      * The address of this attachment: the one it has, or the lowest free one in the subnet.
      * Throws when the subnet is full.
      */
-    public synchronized Attachment allocate(String subnet, String containerId, String ifname, String hostInterface, String appId) {
+    public synchronized Attachment allocate(Ipv4Network subnet, String containerId, String ifname, String hostInterface, String appId) {
         Attachment existing = byKey.get(Attachment.key(containerId, ifname));
         if (existing != null) {
             return existing;
         }
-        int slash = subnet.indexOf('/');
-        int base = toInt(subnet.substring(0, slash));
-        int prefix = Integer.parseInt(subnet.substring(slash + 1));
-        int size = 1 << (32 - prefix);
-        Set<String> taken = new HashSet<>();
-        byKey.values().forEach(a -> taken.add(a.ip()));
-        for (int host = 2; host < size - 1; host++) {
-            String ip = toText(base + host);
+        Set<Ipv4Address> taken = new HashSet<>();
+        byKey.values().forEach(a -> taken.add(a.address()));
+        long size = subnet.size();
+        for (long host = 2; host < size - 1; host++) {
+            Ipv4Address ip = subnet.base().plus((int) host);
             if (!taken.contains(ip)) {
-                Attachment a = new Attachment(containerId, ifname, ip, hostInterface, appId);
+                Attachment a = new Attachment(containerId, ifname, ip.toString(), hostInterface, appId);
                 byKey.put(a.key(), a);
                 save();
                 return a;
@@ -88,14 +97,5 @@ public final class AddressBook {
 
     private void save() {
         file.write(new Entries(new ArrayList<>(byKey.values())));
-    }
-
-    static int toInt(String ip) {
-        String[] o = ip.split("\\.");
-        return (Integer.parseInt(o[0]) << 24) | (Integer.parseInt(o[1]) << 16) | (Integer.parseInt(o[2]) << 8) | Integer.parseInt(o[3]);
-    }
-
-    static String toText(int v) {
-        return ((v >>> 24) & 0xff) + "." + ((v >>> 16) & 0xff) + "." + ((v >>> 8) & 0xff) + "." + (v & 0xff);
     }
 }

@@ -130,8 +130,7 @@ public final class LeaseKeeper {
         }
         log.atInfo().addKeyValue("subnet", subnet).addKeyValue("network", vtep.network()).addKeyValue("prefix_from", source)
                 .log("no state file; adopting the lease the vtep names");
-        return Optional.of(new HeldLease(config.underlayIp(), subnet.toString(), SilkMacs.vtep(subnet).toString(),
-                vtep.network().toString()));
+        return Optional.of(new HeldLease(config.underlayIp(), subnet, SilkMacs.vtep(subnet), vtep.network()));
     }
 
     private OptionalInt prefixFromController(VtepInKernel vtep) {
@@ -142,7 +141,7 @@ public final class LeaseKeeper {
             return OptionalInt.empty();
         }
         Optional<HeldLease> own = known.stream().filter(l -> l.underlayIp().equals(config.underlayIp())).findFirst();
-        return own.or(() -> known.stream().findFirst()).map(l -> OptionalInt.of(l.subnetPrefix())).orElse(OptionalInt.empty());
+        return own.or(() -> known.stream().findFirst()).map(l -> OptionalInt.of(l.subnet().prefix())).orElse(OptionalInt.empty());
     }
 
     /** One attempt to get a lease in place; false when there is none or the controller could not be reached. */

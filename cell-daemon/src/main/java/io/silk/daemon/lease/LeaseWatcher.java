@@ -1,6 +1,7 @@
 package io.silk.daemon.lease;
 
 import io.silk.daemon.controller.Controller;
+import io.silk.daemon.controller.Leases;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.Overlay;
 import io.silk.daemon.vtep.RemoteLease;
@@ -9,10 +10,15 @@ import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.LeaseEvent;
 import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
+import io.silk.values.BadValue;
+import io.silk.values.Ipv4Address;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Watches the controller's leases and keeps the overlay in step: a full resync on every snapshot
@@ -23,13 +29,15 @@ import java.util.Objects;
  */
 public final class LeaseWatcher implements ResumableWatch.Kind<WatchResponse> {
 
+    private static final Logger log = LoggerFactory.getLogger(LeaseWatcher.class);
+
     private final Controller controller;
     private final CellState cell;
     private final Overlay overlay;
     private final ResumableWatch<WatchResponse> watch;
 
     // Guarded by this.
-    private final Map<String, RemoteLease> remotes = new HashMap<>();
+    private final Map<Ipv4Address, RemoteLease> remotes = new HashMap<>();
     /** True once a snapshot has been applied: before that, the daemon does not know the overlay. */
     private boolean synced;
 
@@ -104,15 +112,19 @@ public final class LeaseWatcher implements ResumableWatch.Kind<WatchResponse> {
             synced = true;
             remotes.clear();
             for (Lease l : r.getLeasesList()) {
-                remotes.put(l.getUnderlayIp(), remote(l));
+                remote(l).ifPresent(rl -> remotes.put(rl.underlayIp(), rl));
             }
             if (self != null) {
                 overlay.converge(self, remotes.values());
             }
         }
         for (LeaseEvent e : r.getEventsList()) {
-            RemoteLease rl = remote(e.getLease());
             if (e.getKind() == LeaseEvent.Kind.UPSERTED) {
+                Optional<RemoteLease> parsed = remote(e.getLease());
+                if (parsed.isEmpty()) {
+                    continue;
+                }
+                RemoteLease rl = parsed.get();
                 RemoteLease before = remotes.put(rl.underlayIp(), rl);
                 if (self != null) {
                     if (before != null && !before.equals(rl)) {
@@ -121,7 +133,15 @@ public final class LeaseWatcher implements ResumableWatch.Kind<WatchResponse> {
                     overlay.add(self, rl);
                 }
             } else {
-                RemoteLease gone = remotes.remove(rl.underlayIp());
+                // Going away needs only the cell's address: a lease is known by it.
+                Ipv4Address underlay;
+                try {
+                    underlay = Ipv4Address.parse(e.getLease().getUnderlayIp(), "lease.underlay_ip");
+                } catch (BadValue bad) {
+                    skipped(bad);
+                    continue;
+                }
+                RemoteLease gone = remotes.remove(underlay);
                 if (self != null && gone != null) {
                     overlay.remove(self, gone);
                 }
@@ -133,7 +153,18 @@ public final class LeaseWatcher implements ResumableWatch.Kind<WatchResponse> {
         }
     }
 
-    private static RemoteLease remote(Lease l) {
-        return new RemoteLease(l.getUnderlayIp(), l.getOverlaySubnet(), l.getOverlayHardwareAddr());
+    /** The lease parsed, or empty (logged) when the controller sent a value that does not parse. */
+    private static Optional<RemoteLease> remote(Lease l) {
+        try {
+            return Optional.of(Leases.remote(l));
+        } catch (BadValue e) {
+            skipped(e);
+            return Optional.empty();
+        }
+    }
+
+    private static void skipped(BadValue e) {
+        // One bad lease must not stop the stream (and with it every other cell's routes).
+        log.atWarn().addKeyValue("error", e.getMessage()).log("the controller sent a lease that does not parse; skipping it");
     }
 }

@@ -8,10 +8,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 
-/** A JSON file written atomically (write, fsync by rename), read back on restart. */
+/**
+ * A JSON file written atomically (write, fsync by rename), read back on restart. Network values
+ * are strings in it ({@link ValuesJson}).
+ */
 public final class StateFile<T> {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(ValuesJson.module());
 
     private final Path file;
     private final Class<T> type;

@@ -167,7 +167,7 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
         }
         List<PolicyRules.LocalContainer> containers = now.containers().stream()
                 .map(a -> new PolicyRules.LocalContainer(a.ip(), a.appId())).toList();
-        PolicyRules.Inputs inputs = new PolicyRules.Inputs(lease.subnet(), lease.overlayNetwork(), containers,
+        PolicyRules.Inputs inputs = new PolicyRules.Inputs(lease.subnet().toString(), lease.overlayNetwork().toString(), containers,
                 synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied);
         if (inputs.equals(lastApplied)) {
             return;

@@ -8,6 +8,8 @@ import io.silk.netlink.Netlink;
 import io.silk.netlink.NetlinkException;
 import io.silk.netlink.Route;
 import io.silk.values.Ipv4Address;
+import io.silk.values.MacAddress;
+import io.silk.values.SilkMacs;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
@@ -56,12 +58,13 @@ public final class KernelOverlay implements Overlay {
         OptionalInt subnetPrefix = netlink.routes().stream()
                 .filter(r -> r.linkIndex() == index && r.protocol() == ROUTE_PROTOCOL).mapToInt(Route::prefix).findFirst();
         return Optional.of(new VtepInKernel(Ipv4Address.parse(address.get().local(), vtepName + " address"),
-                address.get().prefix(), vtep.get().mac(), subnetPrefix));
+                address.get().prefix(), MacAddress.parse(vtep.get().mac(), vtepName + " mac"), subnetPrefix));
     }
 
     /** The underlay device: the link holding the cell's underlay IP. */
-    public Link underlay(String underlayIp) {
-        int index = netlink.addresses().stream().filter(a -> underlayIp.equals(a.local())).mapToInt(Address::linkIndex)
+    public Link underlay(Ipv4Address underlayIp) {
+        String ip = underlayIp.toString();
+        int index = netlink.addresses().stream().filter(a -> ip.equals(a.local())).mapToInt(Address::linkIndex)
                 .findFirst().orElseThrow(() -> new IllegalStateException("no interface holds the underlay IP " + underlayIp
                         + " in this network namespace; check underlay.ip"));
         return netlink.links().stream().filter(l -> l.index() == index).findFirst().orElseThrow();
@@ -70,26 +73,29 @@ public final class KernelOverlay implements Overlay {
     @Override
     public int ensureVtep(HeldLease lease, int configuredMtu) {
         Link underlay = underlay(lease.underlayIp());
+        String base = lease.baseIp().toString();
+        int networkPrefix = lease.overlayNetwork().prefix();
+        String mac = lease.vtepMac().toString();
         int mtu = configuredMtu > 0 ? configuredMtu : underlay.mtu() - VXLAN_OVERHEAD;
         Optional<Link> existing = netlink.link(vtepName);
         if (existing.isPresent()) {
             Link l = existing.get();
             boolean addressed = netlink.addresses().stream()
-                    .anyMatch(a -> a.linkIndex() == l.index() && lease.baseIp().equals(a.local()) && a.prefix() == lease.networkPrefix());
-            if (l.kind().equals("vxlan") && l.mac().equals(lease.vtepMac()) && l.mtu() == mtu && addressed && l.up()) {
+                    .anyMatch(a -> a.linkIndex() == l.index() && base.equals(a.local()) && a.prefix() == networkPrefix);
+            if (l.kind().equals("vxlan") && l.mac().equals(mac) && l.mtu() == mtu && addressed && l.up()) {
                 return mtu;
             }
-            log.atInfo().addKeyValue("vtep", vtepName).addKeyValue("mac", l.mac()).addKeyValue("lease_mac", lease.vtepMac())
+            log.atInfo().addKeyValue("vtep", vtepName).addKeyValue("mac", l.mac()).addKeyValue("lease_mac", mac)
                     .log("vtep does not match the lease, re-creating it");
             netlink.deleteLink(l.index());
         }
-        netlink.createVxlan(new Netlink.Vxlan(vtepName, VNI, VXLAN_PORT, lease.underlayIp(), underlay.index(), mtu,
-                lease.vtepMac(), true));
+        netlink.createVxlan(new Netlink.Vxlan(vtepName, VNI, VXLAN_PORT, lease.underlayIp().toString(), underlay.index(),
+                mtu, mac, true));
         Link vtep = netlink.link(vtepName).orElseThrow();
-        netlink.addAddress(vtep.index(), lease.baseIp(), lease.networkPrefix(), null);
+        netlink.addAddress(vtep.index(), base, networkPrefix, null);
         netlink.setFlags(vtep.index(), Link.IFF_UP, Link.IFF_UP);
-        log.atInfo().addKeyValue("vtep", vtepName).addKeyValue("mac", lease.vtepMac())
-                .addKeyValue("address", lease.baseIp() + "/" + lease.networkPrefix()).addKeyValue("mtu", mtu).log("vtep created");
+        log.atInfo().addKeyValue("vtep", vtepName).addKeyValue("mac", mac)
+                .addKeyValue("address", base + "/" + networkPrefix).addKeyValue("mtu", mtu).log("vtep created");
         return mtu;
     }
 
@@ -123,7 +129,7 @@ public final class KernelOverlay implements Overlay {
                 .filter(r -> r.linkIndex() == vtep && r.protocol() == ROUTE_PROTOCOL).toList();
         List<Neighbor> haveArp = netlink.neighbors(Netlink.AF_INET, vtep).stream().filter(Neighbor::permanent).toList();
         List<Neighbor> haveFdb = netlink.neighbors(Netlink.AF_BRIDGE, vtep).stream()
-                .filter(n -> n.permanent() && n.mac() != null && n.mac().startsWith("ee:ee:") && n.ip() != null).toList();
+                .filter(n -> n.permanent() && silkMade(n) && n.ip() != null).toList();
         int removed = 0;
         int added = 0;
         for (Route r : haveRoutes) {
@@ -133,7 +139,7 @@ public final class KernelOverlay implements Overlay {
             }
         }
         for (Neighbor n : haveArp) {
-            if (!wantArp.remove(n) && n.mac() != null && n.mac().startsWith("ee:ee:")) {
+            if (!wantArp.remove(n) && silkMade(n)) {
                 ignoreMissing(() -> netlink.deleteNeighbor(n));
                 removed++;
             }
@@ -186,15 +192,21 @@ public final class KernelOverlay implements Overlay {
     }
 
     private static Route route(HeldLease self, RemoteLease r, int vtep) {
-        return new Route(r.baseIp(), r.prefix(), r.baseIp(), self.baseIp(), vtep, ROUTE_PROTOCOL);
+        String remoteBase = r.baseIp().toString();
+        return new Route(remoteBase, r.subnet().prefix(), remoteBase, self.baseIp().toString(), vtep, ROUTE_PROTOCOL);
     }
 
     private static Neighbor arp(RemoteLease r, int vtep) {
-        return new Neighbor(Netlink.AF_INET, vtep, r.baseIp(), r.vtepMac(), Neighbor.NUD_PERMANENT);
+        return new Neighbor(Netlink.AF_INET, vtep, r.baseIp().toString(), r.vtepMac().toString(), Neighbor.NUD_PERMANENT);
     }
 
     private static Neighbor fdb(RemoteLease r, int vtep) {
-        return new Neighbor(Netlink.AF_BRIDGE, vtep, r.underlayIp(), r.vtepMac(), Neighbor.NUD_PERMANENT);
+        return new Neighbor(Netlink.AF_BRIDGE, vtep, r.underlayIp().toString(), r.vtepMac().toString(), Neighbor.NUD_PERMANENT);
+    }
+
+    /** An entry pointing at a Silk VTEP MAC: one this daemon (or Silk) made, and may remove. */
+    private static boolean silkMade(Neighbor n) {
+        return n.mac() != null && SilkMacs.isVtepPrefixed(MacAddress.parse(n.mac(), "neighbour mac"));
     }
 
     private static void ignoreMissing(Runnable r) {

@@ -1,13 +1,21 @@
 package io.silk.daemon.vtep;
 
-/** Another cell's lease, as the overlay needs it: where its subnet lives and how to reach it. */
-public record RemoteLease(String underlayIp, String subnet, String vtepMac) {
+import io.silk.values.Ipv4Address;
+import io.silk.values.Ipv4Network;
+import io.silk.values.MacAddress;
+import java.util.Objects;
 
-    public String baseIp() {
-        return subnet.substring(0, subnet.indexOf('/'));
+/** Another cell's lease, as the overlay needs it: where its subnet lives and how to reach it. */
+public record RemoteLease(Ipv4Address underlayIp, Ipv4Network subnet, MacAddress vtepMac) {
+
+    public RemoteLease {
+        Objects.requireNonNull(underlayIp, "underlayIp");
+        Objects.requireNonNull(subnet, "subnet");
+        Objects.requireNonNull(vtepMac, "vtepMac");
     }
 
-    public int prefix() {
-        return Integer.parseInt(subnet.substring(subnet.indexOf('/') + 1));
+    /** The subnet base: the remote VTEP's address. */
+    public Ipv4Address baseIp() {
+        return subnet.base();
     }
 }

@@ -2,6 +2,7 @@ package io.silk.daemon.vtep;
 
 import io.silk.values.Ipv4Address;
 import io.silk.values.Ipv4Network;
+import io.silk.values.MacAddress;
 import java.util.OptionalInt;
 
 /**
@@ -11,7 +12,7 @@ import java.util.OptionalInt;
  *
  * @param subnetPrefix the prefix of the daemon's routes on the VTEP, when there are any
  */
-public record VtepInKernel(Ipv4Address base, int networkPrefix, String mac, OptionalInt subnetPrefix) {
+public record VtepInKernel(Ipv4Address base, int networkPrefix, MacAddress mac, OptionalInt subnetPrefix) {
 
     public Ipv4Network network() {
         return Ipv4Network.containing(base, networkPrefix);

@@ -56,6 +56,20 @@ class DaemonConfigTest {
     }
 
     @Test
+    void theUnderlayIpIsParsedOnceHere() {
+        DaemonConfig c = DaemonConfig.from(props("underlay.ip", " 10.0.0.5 ", "controller.addresses", "a:1",
+                "controller.plaintext", "true"), "daemon.properties");
+        assertThat(c.underlayIp()).isEqualTo(new io.silk.values.Ipv4Address(0x0a000005));
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0", "controller.addresses", "a:1",
+                "controller.plaintext", "true"), "daemon.properties"))
+                .hasMessage("daemon.properties: underlay.ip \"10.0.0\" is not an IPv4 address (a.b.c.d)");
+        assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0." + "5".repeat(5000),
+                "controller.addresses", "a:1", "controller.plaintext", "true"), "daemon.properties"))
+                .satisfies(e -> assertThat(e.getMessage()).startsWith("daemon.properties: underlay.ip \"10.0.0.55")
+                        .contains("(5007 chars)").hasSizeLessThan(200));
+    }
+
+    @Test
     void withTlsSettingsTheDaemonTalksMtls() {
         DaemonConfig c = DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
                 "tls.ca", "/etc/silk/ca.pem", "tls.certificate", "/etc/silk/cell.pem", "tls.private-key", "/etc/silk/cell-key.pem"),

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.silk.daemon.Cells;
 import io.silk.daemon.Namespaces;
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.KernelOverlay;
@@ -59,12 +60,12 @@ class LeaseKeeperKernelTest {
             before.establish();
             HeldLease held = before.lease();
             Ipv4Network otherSubnet = new Ipv4Network(new Ipv4Address(0x0aff0000 + (9 << (32 - prefix))), prefix);
-            RemoteLease remote = new RemoteLease("10.0.0.6", otherSubnet.toString(), SilkMacs.vtep(otherSubnet).toString());
+            RemoteLease remote = new RemoteLease(TestLeases.ip("10.0.0.6"), otherSubnet, SilkMacs.vtep(otherSubnet));
             overlay.converge(held, List.of(remote)); // what the lease watch leaves: a route with the pool's prefix
             String vtepBefore = sh("ip", "-n", ns, "-d", "link", "show", "silk-vtep");
 
             Files.delete(dir.resolve("lease.json"));
-            fake.newDatabase(Map.of("10.0.0.6", remote.subnet()));
+            fake.newDatabase(Map.of("10.0.0.6", remote.subnet().toString()));
 
             LeaseKeeper after = new LeaseKeeper(Cells.config(fake, dir), controller, new KernelOverlay(netlink, "silk-vtep"),
                     second);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.grpc.Status;
 import io.silk.daemon.Cells;
 import io.silk.daemon.MutableClock;
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.ipam.AddressBook;
 import io.silk.daemon.state.CellState;
@@ -73,7 +74,7 @@ class LeaseKeeperTest {
         assertThat(keeper.establish()).isTrue();
 
         assertThat(fake.calls()).containsExactly("Acquire " + CELL);
-        assertThat(keeper.lease().subnet()).isEqualTo("10.255.1.0/24");
+        assertThat(keeper.lease().subnet()).hasToString("10.255.1.0/24");
         assertThat(overlay.vtep()).isEqualTo(keeper.lease());
         assertThat(cell.current().lease()).isEqualTo(keeper.lease());
         assertThat(cell.current().mtu()).isEqualTo(1450);
@@ -125,9 +126,9 @@ class LeaseKeeperTest {
         assertThat(keeper.establish()).isTrue();
 
         assertThat(acquires()).hasSize(2);
-        assertThat(keeper.lease().subnet()).isEqualTo("10.255.2.0/24");
-        assertThat(overlay.vtep().subnet()).isEqualTo("10.255.2.0/24");
-        assertThat(cell.current().lease().subnet()).isEqualTo("10.255.2.0/24");
+        assertThat(keeper.lease().subnet()).hasToString("10.255.2.0/24");
+        assertThat(overlay.vtep().subnet()).hasToString("10.255.2.0/24");
+        assertThat(cell.current().lease().subnet()).hasToString("10.255.2.0/24");
         assertThat(keeper.problem()).isNull();
     }
 
@@ -137,14 +138,14 @@ class LeaseKeeperTest {
     void withoutAStateFileTheLeaseIsRecoveredFromTheVtepAndItsRoutes(int prefix) {
         start("10.255.0.0/16", prefix);
         Ipv4Network subnet = new Ipv4Network(new io.silk.values.Ipv4Address(0x0aff0000 + (3 << (32 - prefix))), prefix);
-        overlay.leftBehind(new VtepInKernel(subnet.base(), 16, SilkMacs.vtep(subnet).toString(), OptionalInt.of(prefix)));
+        overlay.leftBehind(new VtepInKernel(subnet.base(), 16, SilkMacs.vtep(subnet), OptionalInt.of(prefix)));
         LeaseKeeper keeper = keeper();
 
         assertThat(keeper.establish()).isTrue();
 
         assertThat(fake.calls()).containsExactly("Renew " + CELL + " " + subnet);
-        assertThat(keeper.lease()).isEqualTo(new HeldLease(CELL, subnet.toString(), SilkMacs.vtep(subnet).toString(),
-                "10.255.0.0/16"));
+        assertThat(keeper.lease()).isEqualTo(new HeldLease(TestLeases.ip(CELL), subnet, SilkMacs.vtep(subnet),
+                TestLeases.net("10.255.0.0/16")));
         assertThat(fake.leases().get(CELL).getOverlaySubnet()).as("re-inserted where it was").isEqualTo(subnet.toString());
     }
 
@@ -155,20 +156,20 @@ class LeaseKeeperTest {
         start("10.255.0.0/16", prefix);
         Ipv4Network subnet = new Ipv4Network(new io.silk.values.Ipv4Address(0x0aff0000 + (5 << (32 - prefix))), prefix);
         fake.putLease(CELL, subnet.toString());
-        overlay.leftBehind(new VtepInKernel(subnet.base(), 16, SilkMacs.vtep(subnet).toString(), OptionalInt.empty()));
+        overlay.leftBehind(new VtepInKernel(subnet.base(), 16, SilkMacs.vtep(subnet), OptionalInt.empty()));
         LeaseKeeper keeper = keeper();
 
         assertThat(keeper.establish()).isTrue();
 
         assertThat(fake.calls()).containsExactly("List", "Renew " + CELL + " " + subnet);
-        assertThat(keeper.lease().subnet()).isEqualTo(subnet.toString());
-        assertThat(keeper.lease().overlayNetwork()).isEqualTo("10.255.0.0/16");
+        assertThat(keeper.lease().subnet()).hasToString(subnet.toString());
+        assertThat(keeper.lease().overlayNetwork()).hasToString("10.255.0.0/16");
     }
 
     @Test
     void aVtepThatCannotBeNamedIsNotReplacedWhileContainersRun() {
         start("10.255.0.0/16", 24);
-        overlay.leftBehind(new VtepInKernel(new io.silk.values.Ipv4Address(0x0aff0700), 16, "ee:ee:0a:ff:07:00",
+        overlay.leftBehind(new VtepInKernel(new io.silk.values.Ipv4Address(0x0aff0700), 16, TestLeases.mac("ee:ee:0a:ff:07:00"),
                 OptionalInt.empty()));
         cell.containers(List.of(container("10.255.7.2")));
         LeaseKeeper keeper = keeper();

@@ -6,10 +6,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.Status;
 import io.silk.daemon.Cells;
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.InMemoryOverlay;
+import io.silk.proto.v1.Lease;
+import io.silk.proto.v1.LeaseEvent;
 import io.silk.proto.v1.WatchRequest;
+import io.silk.proto.v1.WatchResponse;
 import io.silk.testing.FakeController;
 import java.nio.file.Path;
 import java.util.Map;
@@ -34,7 +38,7 @@ class LeaseWatcherTest {
 
     @BeforeEach
     void start() {
-        HeldLease self = controller.acquire(CELL);
+        HeldLease self = controller.acquire(TestLeases.ip(CELL));
         overlay.ensureVtep(self, 0);
         cell.lease(self, 1450);
         watcher = new LeaseWatcher(controller, cell, overlay);
@@ -56,7 +60,7 @@ class LeaseWatcherTest {
     }
 
     Set<String> remoteSubnets() {
-        return Set.copyOf(overlay.remotes().values().stream().map(r -> r.subnet()).toList());
+        return Set.copyOf(overlay.remotes().values().stream().map(r -> r.subnet().toString()).toList());
     }
 
     @Test
@@ -106,7 +110,7 @@ class LeaseWatcherTest {
         fake.newDatabase(Map.of("10.0.0.9", "10.255.6.0/24", CELL, "10.255.1.0/24"));
 
         await("only the new database's leases", () -> remoteSubnets().equals(Set.of("10.255.6.0/24"))
-                && overlay.remotes().containsKey("10.0.0.9"));
+                && overlay.remotes().containsKey(TestLeases.ip("10.0.0.9")));
         WatchRequest resume = fake.leaseWatches().get(1);
         assertThat(resume.getDatabaseId()).isEqualTo(oldDatabase);
         assertThat(resume.getFromRevision()).isEqualTo(oldRevision);
@@ -122,5 +126,25 @@ class LeaseWatcherTest {
         await("watching again", () -> fake.leaseWatches().size() == 2 && watcher.connected());
         fake.putLease("10.0.0.6", "10.255.6.0/24");
         await("B routed after the reconnect", () -> remoteSubnets().equals(Set.of("10.255.6.0/24")));
+    }
+
+    @Test
+    void aLeaseThatDoesNotParseIsSkippedAndTheOthersAreStillRouted() {
+        Lease good = Lease.newBuilder().setUnderlayIp("10.0.0.6").setOverlaySubnet("10.255.6.0/24")
+                .setOverlayHardwareAddr("ee:ee:0a:ff:06:00").build();
+        Lease bad = Lease.newBuilder().setUnderlayIp("10.0.0.7").setOverlaySubnet("10.255.7.0")
+                .setOverlayHardwareAddr("ee:ee:0a:ff:07:00").build();
+        watcher.apply(WatchResponse.newBuilder().setReset(true).addLeases(good).addLeases(bad).build(), true);
+        assertThat(remoteSubnets()).isEqualTo(Set.of("10.255.6.0/24"));
+
+        watcher.apply(WatchResponse.newBuilder().addEvents(LeaseEvent.newBuilder().setKind(LeaseEvent.Kind.UPSERTED)
+                .setLease(bad.toBuilder().setUnderlayIp("10.0.0.8"))).build(), false);
+        assertThat(remoteSubnets()).isEqualTo(Set.of("10.255.6.0/24"));
+        assertThat(watcher.remoteCount()).isEqualTo(1);
+
+        // Going away needs only the cell's address.
+        watcher.apply(WatchResponse.newBuilder().addEvents(LeaseEvent.newBuilder().setKind(LeaseEvent.Kind.DELETED)
+                .setLease(good.toBuilder().setOverlaySubnet(""))).build(), false);
+        assertThat(remoteSubnets()).isEmpty();
     }
 }

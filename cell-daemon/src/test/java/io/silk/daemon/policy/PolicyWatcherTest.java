@@ -5,9 +5,9 @@ import static io.silk.daemon.Eventually.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.silk.daemon.Cells;
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.ipam.AddressBook;
-import io.silk.daemon.lease.HeldLease;
 import io.silk.daemon.state.CellState;
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.PolicyWatchRequest;
@@ -66,7 +66,7 @@ class PolicyWatcherTest {
 
     PolicyWatcher start(RecordingBackend backend) {
         fake.putLease(CELL, "10.255.1.0/24");
-        cell.lease(new HeldLease(CELL, "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16"), 1450);
+        cell.lease(TestLeases.held(CELL, "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16"), 1450);
         cell.containers(List.of(container("10.255.1.2", "app-a")));
         PolicyWatcher w = new PolicyWatcher(controller, cell, backend, false);
         w.prepare();

@@ -4,6 +4,7 @@ import static io.silk.daemon.Eventually.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.ipam.AddressBook;
 import io.silk.daemon.lease.HeldLease;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ class CellStateTest {
             slow.add(new Call(before, now));
         });
 
-        HeldLease lease = new HeldLease("10.0.0.5", "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16");
+        HeldLease lease = TestLeases.held("10.0.0.5", "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16");
         cell.lease(lease, 1450);
         cell.containers(List.of(container("10.255.1.2", "app-a")));
         cell.containers(List.of(container("10.255.1.2", "app-a"), container("10.255.1.3", "app-b")));

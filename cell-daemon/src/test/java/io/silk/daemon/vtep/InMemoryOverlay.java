@@ -1,6 +1,7 @@
 package io.silk.daemon.vtep;
 
 import io.silk.daemon.lease.HeldLease;
+import io.silk.values.Ipv4Address;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -8,14 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import io.silk.values.Ipv4Address;
 
 /** The overlay as data, for the logic above it: what a kernel would hold, without one. */
 public final class InMemoryOverlay implements Overlay {
 
     private Optional<VtepInKernel> left = Optional.empty();
     private HeldLease vtep;
-    private final Map<String, RemoteLease> remotes = new LinkedHashMap<>();
+    private final Map<Ipv4Address, RemoteLease> remotes = new LinkedHashMap<>();
     private final List<String> operations = new ArrayList<>();
 
     /** A VTEP an earlier run left behind. */
@@ -28,7 +28,7 @@ public final class InMemoryOverlay implements Overlay {
         return vtep;
     }
 
-    public synchronized Map<String, RemoteLease> remotes() {
+    public synchronized Map<Ipv4Address, RemoteLease> remotes() {
         return Map.copyOf(remotes);
     }
 
@@ -41,8 +41,8 @@ public final class InMemoryOverlay implements Overlay {
         if (vtep == null) {
             return left;
         }
-        OptionalInt routes = remotes.values().stream().mapToInt(RemoteLease::prefix).findFirst();
-        return Optional.of(new VtepInKernel(Ipv4Address.parse(vtep.baseIp(), "base"), vtep.networkPrefix(), vtep.vtepMac(), routes));
+        OptionalInt routes = remotes.values().stream().mapToInt(r -> r.subnet().prefix()).findFirst();
+        return Optional.of(new VtepInKernel(vtep.baseIp(), vtep.overlayNetwork().prefix(), vtep.vtepMac(), routes));
     }
 
     @Override

@@ -4,9 +4,11 @@ import static io.silk.daemon.Namespaces.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.silk.daemon.Namespaces;
+import io.silk.daemon.TestLeases;
 import io.silk.daemon.lease.HeldLease;
 import io.silk.netlink.Netlink;
 import io.silk.values.Ipv4Address;
+import io.silk.values.SilkMacs;
 import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
@@ -32,9 +34,9 @@ class KernelOverlayTest {
         try (Netlink netlink = Netlink.openIn(Namespaces.path(cell))) {
             KernelOverlay overlay = new KernelOverlay(netlink, "silk-vtep");
             String base = subnet.substring(0, subnet.indexOf('/'));
-            HeldLease self = new HeldLease("10.0.0.5", subnet, HeldLease.vtepMacFor(base), network);
+            HeldLease self = new HeldLease(TestLeases.ip("10.0.0.5"), TestLeases.net(subnet), SilkMacs.vtep(TestLeases.net(subnet)), TestLeases.net(network));
             overlay.ensureVtep(self, 0);
-            int networkPrefix = self.networkPrefix();
+            int networkPrefix = self.overlayNetwork().prefix();
             assertThat(sh("ip", "-n", cell, "addr", "show", "dev", "silk-vtep")).contains(base + "/" + networkPrefix);
 
             assertThat(overlay.vtepInKernel()).contains(new VtepInKernel(Ipv4Address.parse(base, "base"), networkPrefix,
@@ -42,8 +44,9 @@ class KernelOverlayTest {
 
             // With a route to another cell, the VTEP also tells the pool's subnet prefix.
             String otherBase = "10.250.0.0";
-            int prefix = self.subnetPrefix();
-            overlay.converge(self, List.of(new RemoteLease("10.0.0.6", otherBase + "/" + prefix, HeldLease.vtepMacFor(otherBase))));
+            int prefix = self.subnet().prefix();
+            overlay.converge(self, List.of(new RemoteLease(TestLeases.ip("10.0.0.6"), TestLeases.net(otherBase + "/" + prefix),
+                    SilkMacs.vtep(TestLeases.net(otherBase + "/" + prefix)))));
             assertThat(overlay.vtepInKernel().orElseThrow().subnetPrefix()).hasValue(prefix);
         }
     }
@@ -53,9 +56,9 @@ class KernelOverlayTest {
         String cell = namespaces.cell("cell", "10.0.0.5");
         try (Netlink netlink = Netlink.openIn(Namespaces.path(cell))) {
             KernelOverlay overlay = new KernelOverlay(netlink, "silk-vtep");
-            HeldLease self = new HeldLease("10.0.0.5", "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16");
+            HeldLease self = TestLeases.held("10.0.0.5", "10.255.1.0/24", "ee:ee:0a:ff:01:00", "10.255.0.0/16");
             overlay.ensureVtep(self, 0);
-            overlay.converge(self, List.of(new RemoteLease("10.0.0.6", "10.255.6.0/24", "ee:ee:0a:ff:06:00")));
+            overlay.converge(self, List.of(TestLeases.remote("10.0.0.6", "10.255.6.0/24", "ee:ee:0a:ff:06:00")));
             assertThat(sh("ip", "-n", cell, "route")).contains("10.255.6.0/24 via 10.255.6.0 dev silk-vtep");
 
             assertThat(overlay.removeAll()).isTrue();
