@@ -1,5 +1,7 @@
 package io.silk.netlink;
 
+import io.silk.values.Ipv4Address;
+import io.silk.values.MacAddress;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -180,7 +182,7 @@ public final class Netlink implements AutoCloseable {
             }
         }
         String mac = a.containsKey(IFLA_ADDRESS) && a.get(IFLA_ADDRESS).remaining() == 6
-                ? MacAddress.text(NetlinkMessage.bytes(a.get(IFLA_ADDRESS))) : "";
+                ? macText(NetlinkMessage.bytes(a.get(IFLA_ADDRESS))) : "";
         int mtu = a.containsKey(IFLA_MTU) ? a.get(IFLA_MTU).getInt(0) : 0;
         return new Link(index, NetlinkMessage.string(a.get(IFLA_IFNAME)), mac, mtu, flags, kind);
     }
@@ -191,10 +193,10 @@ public final class Netlink implements AutoCloseable {
     public synchronized void createVxlan(Vxlan v) {
         var m = new NetlinkMessage(RTM_NEWLINK, F_REQUEST | F_ACK | F_CREATE | F_EXCL).ifinfo(AF_UNSPEC, 0, 0, 0)
                 .attrString(IFLA_IFNAME, v.name()).attrU32(IFLA_MTU, v.mtu())
-                .attr(IFLA_ADDRESS, MacAddress.bytes(v.mac()))
+                .attr(IFLA_ADDRESS, mac(v.mac(), "vxlan mac"))
                 .begin(IFLA_LINKINFO).attrString(IFLA_INFO_KIND, "vxlan").begin(IFLA_INFO_DATA)
                 .attrU32(IFLA_VXLAN_ID, v.vni())
-                .attr(IFLA_VXLAN_LOCAL, Ipv4Address.bytes(v.localIp()))
+                .attr(IFLA_VXLAN_LOCAL, ip(v.localIp(), "vxlan local ip"))
                 .attrU32(IFLA_VXLAN_LINK, v.underlayIndex())
                 .attrBe16(IFLA_VXLAN_PORT, v.port())
                 .attrU8(IFLA_VXLAN_LEARNING, 0);
@@ -211,10 +213,10 @@ public final class Netlink implements AutoCloseable {
      */
     public synchronized void createVeth(String name, String mac, String peerName, String peerMac, int mtu, int peerNetnsFd) {
         var m = new NetlinkMessage(RTM_NEWLINK, F_REQUEST | F_ACK | F_CREATE | F_EXCL).ifinfo(AF_UNSPEC, 0, 0, 0)
-                .attrString(IFLA_IFNAME, name).attrU32(IFLA_MTU, mtu).attr(IFLA_ADDRESS, MacAddress.bytes(mac))
+                .attrString(IFLA_IFNAME, name).attrU32(IFLA_MTU, mtu).attr(IFLA_ADDRESS, mac(mac, "veth mac"))
                 .begin(IFLA_LINKINFO).attrString(IFLA_INFO_KIND, "veth").begin(IFLA_INFO_DATA)
                 .begin(VETH_INFO_PEER).ifinfo(AF_UNSPEC, 0, 0, 0)
-                .attrString(IFLA_IFNAME, peerName).attrU32(IFLA_MTU, mtu).attr(IFLA_ADDRESS, MacAddress.bytes(peerMac));
+                .attrString(IFLA_IFNAME, peerName).attrU32(IFLA_MTU, mtu).attr(IFLA_ADDRESS, mac(peerMac, "veth peer mac"));
         if (peerNetnsFd >= 0) {
             m.attrU32(IFLA_NET_NS_FD, peerNetnsFd);
         }
@@ -239,8 +241,8 @@ public final class Netlink implements AutoCloseable {
     public synchronized void addAddress(int index, String local, int prefix, String peer) {
         var m = new NetlinkMessage(RTM_NEWADDR, F_REQUEST | F_ACK | F_CREATE | F_REPLACE)
                 .u8(AF_INET).u8(prefix).u8(0).u8(RT_SCOPE_UNIVERSE).u32(index)
-                .attr(IFA_LOCAL, Ipv4Address.bytes(local))
-                .attr(IFA_ADDRESS, Ipv4Address.bytes(peer == null ? local : peer));
+                .attr(IFA_LOCAL, ip(local, "address"))
+                .attr(IFA_ADDRESS, ip(peer == null ? local : peer, "peer address"));
         exchange(m, "add address " + local + "/" + prefix + " to link " + index);
     }
 
@@ -255,8 +257,8 @@ public final class Netlink implements AutoCloseable {
             int prefix = Byte.toUnsignedInt(b.get(1));
             int index = b.getInt(4);
             var a = NetlinkMessage.attributes(b.position(8));
-            String local = a.containsKey(IFA_LOCAL) ? Ipv4Address.text(NetlinkMessage.bytes(a.get(IFA_LOCAL))) : null;
-            String addr = a.containsKey(IFA_ADDRESS) ? Ipv4Address.text(NetlinkMessage.bytes(a.get(IFA_ADDRESS))) : null;
+            String local = a.containsKey(IFA_LOCAL) ? ipText(NetlinkMessage.bytes(a.get(IFA_LOCAL))) : null;
+            String addr = a.containsKey(IFA_ADDRESS) ? ipText(NetlinkMessage.bytes(a.get(IFA_ADDRESS))) : null;
             out.add(new Address(index, local != null ? local : addr, addr, prefix));
         }
         return out;
@@ -280,13 +282,13 @@ public final class Netlink implements AutoCloseable {
                 // when it lies outside the local subnet (e.g. another overlay network).
                 .u8(RTN_UNICAST).u32(r.gateway() == null ? 0 : RTNH_F_ONLINK);
         if (r.prefix() > 0) {
-            m.attr(RTA_DST, Ipv4Address.bytes(r.destination()));
+            m.attr(RTA_DST, ip(r.destination(), "route destination"));
         }
         if (r.gateway() != null) {
-            m.attr(RTA_GATEWAY, Ipv4Address.bytes(r.gateway()));
+            m.attr(RTA_GATEWAY, ip(r.gateway(), "route gateway"));
         }
         if (r.source() != null) {
-            m.attr(RTA_PREFSRC, Ipv4Address.bytes(r.source()));
+            m.attr(RTA_PREFSRC, ip(r.source(), "route source"));
         }
         if (r.linkIndex() > 0) {
             m.attrU32(RTA_OIF, r.linkIndex());
@@ -320,10 +322,10 @@ public final class Netlink implements AutoCloseable {
                 continue;
             }
             out.add(new Route(
-                    a.containsKey(RTA_DST) ? Ipv4Address.text(NetlinkMessage.bytes(a.get(RTA_DST))) : "0.0.0.0",
+                    a.containsKey(RTA_DST) ? ipText(NetlinkMessage.bytes(a.get(RTA_DST))) : "0.0.0.0",
                     prefix,
-                    a.containsKey(RTA_GATEWAY) ? Ipv4Address.text(NetlinkMessage.bytes(a.get(RTA_GATEWAY))) : null,
-                    a.containsKey(RTA_PREFSRC) ? Ipv4Address.text(NetlinkMessage.bytes(a.get(RTA_PREFSRC))) : null,
+                    a.containsKey(RTA_GATEWAY) ? ipText(NetlinkMessage.bytes(a.get(RTA_GATEWAY))) : null,
+                    a.containsKey(RTA_PREFSRC) ? ipText(NetlinkMessage.bytes(a.get(RTA_PREFSRC))) : null,
                     a.containsKey(RTA_OIF) ? a.get(RTA_OIF).getInt(0) : 0,
                     protocol));
         }
@@ -344,10 +346,10 @@ public final class Netlink implements AutoCloseable {
         var m = new NetlinkMessage(type, flags).u8(n.family()).u8(0).u16(0).u32(n.linkIndex())
                 .u16(n.state()).u8(n.family() == AF_BRIDGE ? NTF_SELF : 0).u8(0);
         if (n.ip() != null) {
-            m.attr(NDA_DST, Ipv4Address.bytes(n.ip()));
+            m.attr(NDA_DST, ip(n.ip(), "neighbour ip"));
         }
         if (n.mac() != null) {
-            m.attr(NDA_LLADDR, MacAddress.bytes(n.mac()));
+            m.attr(NDA_LLADDR, mac(n.mac(), "neighbour mac"));
         }
         return m;
     }
@@ -371,8 +373,8 @@ public final class Netlink implements AutoCloseable {
             ByteBuffer dst = a.get(NDA_DST);
             ByteBuffer ll = a.get(NDA_LLADDR);
             out.add(new Neighbor(fam, index,
-                    dst != null && dst.remaining() == 4 ? Ipv4Address.text(NetlinkMessage.bytes(dst)) : null,
-                    ll != null && ll.remaining() == 6 ? MacAddress.text(NetlinkMessage.bytes(ll)) : null,
+                    dst != null && dst.remaining() == 4 ? ipText(NetlinkMessage.bytes(dst)) : null,
+                    ll != null && ll.remaining() == 6 ? macText(NetlinkMessage.bytes(ll)) : null,
                     state));
         }
         return out;
@@ -449,5 +451,25 @@ public final class Netlink implements AutoCloseable {
             Libc.close(fd);
             arena.close();
         }
+    }
+
+    // ---- values -----------------------------------------------------------------------------
+    // The records above stay in the kernel's text ("10.255.17.0", "ee:ee:0a:ff:11:00") so that
+    // every caller reads them as ip(8) prints them; the codecs are silk-values', the only ones.
+
+    private static byte[] ip(String text, String what) {
+        return Ipv4Address.parse(text, what).bytes();
+    }
+
+    private static String ipText(byte[] b) {
+        return Ipv4Address.of(b).toString();
+    }
+
+    private static byte[] mac(String text, String what) {
+        return MacAddress.parse(text, what).bytes();
+    }
+
+    private static String macText(byte[] b) {
+        return MacAddress.of(b).toString();
     }
 }
