@@ -206,7 +206,7 @@ class CniPluginEndToEndTest {
         // The shaping is real: 300 kB at 800 kbit/s takes about 3 s; unshaped it takes milliseconds.
         String ip = result.get("ips").get(0).get("address").asText().replace("/32", "");
         Process sink = lab.spawn(cell, "sink", List.of("sh", "-c", "nc -lvn -p 9000 -s 169.254.0.1 > /dev/null"));
-        Thread.sleep(300);
+        lab.awaitLog("sink", "Listening on");
         long t0 = System.nanoTime();
         var send = lab.in(ns, "sh", "-c", "head -c 300000 /dev/zero | nc -N -w10 169.254.0.1 9000");
         long millis = (System.nanoTime() - t0) / 1_000_000;

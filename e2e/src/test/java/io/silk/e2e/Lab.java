@@ -147,6 +147,18 @@ public final class Lab implements AutoCloseable {
         return p;
     }
 
+    /** Waits until a log of this lab contains the text (e.g. nc's "Listening on" once it has bound). */
+    public void awaitLog(String logName, String text) {
+        Path log = work.resolve(logName + ".log");
+        await(text + " in " + log.getFileName(), Duration.ofSeconds(10), () -> {
+            try {
+                return Files.exists(log) && Files.readString(log).contains(text);
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
     /** Stops a process this lab started: SIGTERM, then SIGKILL after five seconds. */
     public void stop(Process p, boolean kill) {
         if (kill) {

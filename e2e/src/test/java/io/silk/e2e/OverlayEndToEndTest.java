@@ -87,7 +87,7 @@ class OverlayEndToEndTest {
 
         // TCP, and the destination sees the source's overlay address (no NAT inside the overlay).
         Process server = lab.spawn(b1, "nc-b1", List.of("nc", "-lvn", "-p", "8080", "-s", ipB1));
-        Thread.sleep(300);
+        lab.awaitLog("nc-b1", "Listening on");
         var client = lab.in(a1, "sh", "-c", "echo hello | nc -N -w2 " + ipB1 + " 8080");
         assertThat(client.ok()).as(client.output()).isTrue();
         server.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);

@@ -51,8 +51,11 @@ class PolicyEndToEndTest {
         return lab.in(from, "sh", "-c", "echo hi | nc -N -w2 " + ip + " " + port).ok();
     }
 
+    /** A TCP server (nc) that has bound its port when this returns. */
     static Process serve(String ns, String ip, int port, String log) throws Exception {
-        return lab.spawn(ns, log, List.of("nc", "-lkvn", "-s", ip, "-p", String.valueOf(port)));
+        Process p = lab.spawn(ns, log, List.of("nc", "-lkvn", "-s", ip, "-p", String.valueOf(port)));
+        lab.awaitLog(log, "Listening on");
+        return p;
     }
 
     @BeforeAll
@@ -84,9 +87,9 @@ class PolicyEndToEndTest {
             serve(s[0], s[1], 8080, "tcp8080-" + s[0]);
             serve(s[0], s[1], 8081, "tcp8081-" + s[0]);
         }
-        lab.spawn(b1, "udp8080", List.of("nc", "-lkun", "-s", ipB1, "-p", "8080"));
+        lab.spawn(b1, "udp8080", List.of("nc", "-lkuvn", "-s", ipB1, "-p", "8080"));
+        lab.awaitLog("udp8080", "Bound on");
         serve(ext, OUTSIDE, 9999, "outside");
-        Thread.sleep(500);
     }
 
     @Test
@@ -118,7 +121,8 @@ class PolicyEndToEndTest {
     void anEstablishedConnectionSurvivesUnrelatedPolicyChanges() throws Exception {
         Process client = new ProcessBuilder("ip", "netns", "exec", a1, "sh", "-c",
                 "(echo first-line; sleep 3; echo second-line) | nc -N -w5 " + ipB1 + " 8080").start();
-        Thread.sleep(500);
+        // The connection is established once b1 has its first line; then the policies change.
+        lab.awaitLog("tcp8080-" + b1, "first-line");
         assertThat(silk.cli(ctl, "add-network-policy", "app-x", "--destination-app", "app-y", "--port", "80").ok()).isTrue();
         assertThat(silk.cli(ctl, "add-network-policy", "app-b", "--destination-app", "app-a", "--port", "9000").ok()).isTrue();
         assertThat(client.waitFor(10, TimeUnit.SECONDS)).isTrue();
