@@ -59,6 +59,26 @@ BEGIN
     RETURN tags;
 END $$;
 
+-- Those of the apps that no policy names.
+CREATE FUNCTION unnamed(p_apps text[]) RETURNS text[] LANGUAGE sql STABLE AS $$
+    SELECT coalesce(array_agg(DISTINCT a), '{}') FROM unnest(p_apps) a
+    WHERE NOT EXISTS (SELECT 1 FROM policy WHERE source_id = a)
+      AND NOT EXISTS (SELECT 1 FROM policy WHERE destination_id = a)
+      AND NOT EXISTS (SELECT 1 FROM egress_policy WHERE source_id = a)
+$$;
+
+-- Frees the tags of those apps that no policy names, in one statement; returns the apps freed. A
+-- write naming one of them concurrently holds its app_group row (app_tag's FOR KEY SHARE): then
+-- this waits for it and fails on the foreign key, and the caller frees the apps one by one.
+CREATE FUNCTION release_unused_tags(p_apps jsonb) RETURNS SETOF text LANGUAGE sql AS $$
+    WITH g AS (DELETE FROM app_group a WHERE a.id IN (SELECT jsonb_array_elements_text(p_apps))
+                   AND NOT EXISTS (SELECT 1 FROM policy WHERE source_id = a.id)
+                   AND NOT EXISTS (SELECT 1 FROM policy WHERE destination_id = a.id)
+                   AND NOT EXISTS (SELECT 1 FROM egress_policy WHERE source_id = a.id) RETURNING a.id, a.tag),
+         f AS (INSERT INTO free_tag (tag) SELECT tag FROM g)
+    SELECT id FROM g
+$$;
+
 -- p_policies: [{"source_id", "destination_id", "protocol", "start_port", "end_port"}, ...].
 -- p_quota: the most policies a source may have after the write; NULL for no limit (admins).
 -- Returns how many policies were created (existing ones are left alone).
@@ -95,9 +115,11 @@ BEGIN
     RETURN created;
 END $$;
 
--- Deletes those of the policies that exist. Returns the apps they named (their tags may be free
--- now: the caller releases them after this commits).
-CREATE FUNCTION delete_c2c_policies(p_policies jsonb) RETURNS text[] LANGUAGE plpgsql AS $$
+-- Deletes those of the policies that exist. Returns how many it deleted and the apps they named
+-- that no policy names now (as this transaction sees it): the caller releases their tags after
+-- this commits, checking again (release_unused_tags), since a write may name them meanwhile.
+CREATE FUNCTION delete_c2c_policies(p_policies jsonb, OUT deleted integer, OUT unnamed_apps text[])
+    LANGUAGE plpgsql AS $$
 DECLARE
     p record;
     row_id bigint;
@@ -115,7 +137,8 @@ BEGIN
             apps := apps || p.source_id || p.destination_id;
         END IF;
     END LOOP;
-    RETURN apps;
+    deleted := coalesce(array_length(apps, 1), 0) / 2; -- two apps per policy
+    unnamed_apps := unnamed(apps);
 END $$;
 
 -- p_policies: [{"source_id", "protocol", "start_ip", "end_ip", "start_port", "end_port",
@@ -144,8 +167,10 @@ BEGIN
     RETURN created;
 END $$;
 
--- Deletes those of the egress policies that exist. Returns their source apps.
-CREATE FUNCTION delete_egress_policies(p_policies jsonb) RETURNS text[] LANGUAGE plpgsql AS $$
+-- Deletes those of the egress policies that exist. Returns how many, and their source apps that
+-- no policy names now.
+CREATE FUNCTION delete_egress_policies(p_policies jsonb, OUT deleted integer, OUT unnamed_apps text[])
+    LANGUAGE plpgsql AS $$
 DECLARE
     p record;
     row_id bigint;
@@ -166,5 +191,6 @@ BEGIN
             apps := apps || p.source_id;
         END IF;
     END LOOP;
-    RETURN apps;
+    deleted := coalesce(array_length(apps, 1), 0);
+    unnamed_apps := unnamed(apps);
 END $$;

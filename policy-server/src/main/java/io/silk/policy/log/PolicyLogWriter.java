@@ -1,12 +1,13 @@
 package io.silk.policy.log;
 
 import io.silk.db.ChangeSignal;
-import io.silk.policy.tag.AppTags;
 import io.silk.policy.web.ApiError;
 import java.sql.SQLException;
-import java.util.LinkedHashSet;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
@@ -17,7 +18,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Every policy write, of every kind: one call of the kind's SQL function (db/migrations
  * V5__policy_writes.sql) in its own implicit transaction, which tags new apps, writes the rows
  * and appends their events; then, once it committed, one coalesced signal that wakes the
- * controllers' policy feeds, and after a delete the release of tags no policy needs any more.
+ * controllers' policy feeds, and after a delete the release of the tags of apps no policy names
+ * any more (freed tags are reused, lowest first).
  * Rows travel as one JSON array, their record components in snake case.
  */
 @Component
@@ -32,20 +34,21 @@ public class PolicyLogWriter {
 
         Kind(String name) {
             this.create = "SELECT create_" + name + "_policies(CAST(:rows AS jsonb)" + (name.equals("c2c") ? ", :quota)" : ")");
-            this.delete = "SELECT unnest(delete_" + name + "_policies(CAST(:rows AS jsonb)))";
+            this.delete = "SELECT deleted, unnamed_apps FROM delete_" + name + "_policies(CAST(:rows AS jsonb))";
         }
     }
 
     private static final JsonMapper ROWS = JsonMapper.builder().propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE).build();
 
+    private static final String RELEASE = "SELECT release_unused_tags(CAST(:apps AS jsonb))";
+    private static final Logger log = LoggerFactory.getLogger(PolicyLogWriter.class);
+
     private final JdbcClient db;
     private final ChangeSignal signal;
-    private final AppTags tags;
 
-    public PolicyLogWriter(JdbcClient db, ChangeSignal signal, AppTags tags) {
+    public PolicyLogWriter(JdbcClient db, ChangeSignal signal) {
         this.db = db;
         this.signal = signal;
-        this.tags = tags;
     }
 
     /**
@@ -69,15 +72,40 @@ public class PolicyLogWriter {
         return created;
     }
 
-    /** Deletes those of the policies that exist and frees the tags nothing names now. Returns how many were deleted. */
-    public int delete(Kind kind, List<?> rows) {
-        List<String> apps = db.sql(kind.delete).param("rows", ROWS.writeValueAsString(rows)).query(String.class).list();
-        if (apps.isEmpty()) {
-            return 0;
+    /** Deletes those of the policies that exist, then frees the tags of the apps no policy names now. */
+    public void delete(Kind kind, List<?> rows) {
+        Deleted d = db.sql(kind.delete).param("rows", ROWS.writeValueAsString(rows))
+                .query((rs, n) -> new Deleted(rs.getInt(1), List.of((String[]) rs.getArray(2).getArray()))).single();
+        if (d.count() > 0) {
+            signal.changed();
         }
-        signal.changed();
-        tags.releaseUnused(new LinkedHashSet<>(apps));
-        return kind == Kind.C2C ? apps.size() / 2 : apps.size();
+        if (!d.unnamedApps().isEmpty()) {
+            releaseTags(d.unnamedApps());
+        }
+    }
+
+    private record Deleted(int count, List<String> unnamedApps) {}
+
+    /**
+     * After the deleting write committed. A write naming one of the apps meanwhile makes the
+     * release fail on the foreign key (release_unused_tags): then the others are freed one by one.
+     */
+    private void releaseTags(List<String> apps) {
+        try {
+            freed(db.sql(RELEASE).param("apps", ROWS.writeValueAsString(apps)).query(String.class).list());
+        } catch (DataIntegrityViolationException raced) {
+            for (String app : apps) {
+                try {
+                    freed(db.sql(RELEASE).param("apps", ROWS.writeValueAsString(List.of(app))).query(String.class).list());
+                } catch (DataIntegrityViolationException stillNamed) {
+                    log.atDebug().setMessage("tag still in use").addKeyValue("app", app).log();
+                }
+            }
+        }
+    }
+
+    private static void freed(List<String> apps) {
+        apps.forEach(app -> log.atDebug().setMessage("tag freed").addKeyValue("app", app).log());
     }
 
     /** The write functions' own refusals (SQLSTATE class SLK) in the API's terms; anything else as it was. */

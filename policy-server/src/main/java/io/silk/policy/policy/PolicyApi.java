@@ -3,7 +3,7 @@ package io.silk.policy.policy;
 import io.silk.policy.auth.Scopes;
 import io.silk.policy.policy.PolicyJson.Policies;
 import io.silk.policy.policy.PolicyJson.PoliciesPayload;
-import io.silk.policy.tag.AppTags;
+import io.silk.policy.tag.TagRepository;
 import io.silk.policy.web.ApiError;
 import java.util.Arrays;
 import java.util.List;
@@ -24,9 +24,9 @@ import org.springframework.web.bind.annotation.RestController;
 public class PolicyApi {
 
     private final PolicyBook book;
-    private final AppTags tags;
+    private final TagRepository tags;
 
-    public PolicyApi(PolicyBook book, AppTags tags) {
+    public PolicyApi(PolicyBook book, TagRepository tags) {
         this.book = book;
         this.tags = tags;
     }
