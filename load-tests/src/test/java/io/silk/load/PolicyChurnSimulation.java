@@ -65,7 +65,9 @@ public class PolicyChurnSimulation extends Simulation {
                         Duration.ofSeconds(Long.getLong("silk.load.seconds", 60)), Integer.getInteger("silk.load.delete-every", 4),
                         Integer.getInteger("silk.load.cells", 1000), 10, Integer.getInteger("silk.load.list-users", 2),
                         Duration.ofSeconds(Long.getLong("silk.load.list-seconds", 20)), 30, 3000, 1, 1000);
-                default -> new Profile(200, 4, Duration.ofSeconds(5), 4, 20, 4, 2, Duration.ofSeconds(3), 2000, 0, 1000, 5000);
+                // Smoke checks what the run did (no failed request, every delivery made, every
+                // policy stored), not how fast: speed is the full profile's business.
+                default -> new Profile(200, 4, Duration.ofSeconds(5), 4, 20, 4, 2, Duration.ofSeconds(3), 0, 0, 0, 0);
             };
         }
     }
@@ -215,9 +217,11 @@ public class PolicyChurnSimulation extends Simulation {
         var assertions = new ArrayList<Assertion>();
         assertions.add(global().failedRequests().count().is(0L));
         assertions.add(details(CREATE_RATE).failedRequests().count().is(0L));
-        assertions.add(details("create").responseTime().percentile(99.0).lte(PROFILE.createP99Ms()));
-        assertions.add(details("list by app id").responseTime().percentile(50.0).lte(PROFILE.listP50Ms()));
-        assertions.add(details(PolicyPropagation.REQUEST).responseTime().percentile(99.0).lt(PROFILE.propagationP99Ms()));
+        if (PROFILE.createP99Ms() > 0) {
+            assertions.add(details("create").responseTime().percentile(99.0).lte(PROFILE.createP99Ms()));
+            assertions.add(details("list by app id").responseTime().percentile(50.0).lte(PROFILE.listP50Ms()));
+            assertions.add(details(PolicyPropagation.REQUEST).responseTime().percentile(99.0).lt(PROFILE.propagationP99Ms()));
+        }
         setUp(
                 cells.injectOpen(atOnceUsers(PROFILE.cells())),
                 cpu.injectOpen(atOnceUsers(1)),
