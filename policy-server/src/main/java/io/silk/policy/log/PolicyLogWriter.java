@@ -27,13 +27,18 @@ public class PolicyLogWriter {
 
     /** A kind of policy and the SQL functions that write it. */
     public enum Kind {
-        C2C("c2c"), EGRESS("egress");
+        /** App → app policies, with the per-source quota. */
+        C2C("c2c", true),
+        /** Egress policies (network.admin only, no quota). */
+        EGRESS("egress", false);
 
         private final String create;
         private final String delete;
+        private final boolean quota;
 
-        Kind(String name) {
-            this.create = "SELECT create_" + name + "_policies(CAST(:rows AS jsonb)" + (name.equals("c2c") ? ", :quota)" : ")");
+        Kind(String name, boolean quota) {
+            this.quota = quota;
+            this.create = "SELECT create_" + name + "_policies(CAST(:rows AS jsonb)" + (quota ? ", :quota)" : ")");
             this.delete = "SELECT deleted, unnamed_apps FROM delete_" + name + "_policies(CAST(:rows AS jsonb))";
         }
     }
@@ -57,7 +62,7 @@ public class PolicyLogWriter {
      */
     public int create(Kind kind, List<?> rows, Integer quota) {
         var call = db.sql(kind.create).param("rows", ROWS.writeValueAsString(rows));
-        if (kind == Kind.C2C) {
+        if (kind.quota) {
             call = call.param("quota", quota, java.sql.Types.INTEGER);
         }
         int created;
