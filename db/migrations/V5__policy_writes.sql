@@ -79,6 +79,22 @@ CREATE FUNCTION release_unused_tags(p_apps jsonb) RETURNS SETOF text LANGUAGE sq
     SELECT id FROM g
 $$;
 
+-- The detail of a policy event, one shape per kind, for its CREATED and its DELETED event alike:
+-- what the controller reads and streams to cells (PolicyEventLog).
+CREATE FUNCTION c2c_event_detail(p_destination text, p_protocol text, p_start integer, p_end integer,
+        p_source_tag integer, p_destination_tag integer) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('destination_id', p_destination, 'protocol', p_protocol, 'start_port', p_start,
+        'end_port', p_end, 'source_tag', p_source_tag, 'destination_tag', p_destination_tag)
+$$;
+
+CREATE FUNCTION egress_event_detail(p_protocol text, p_start_ip inet, p_end_ip inet, p_start_port integer,
+        p_end_port integer, p_icmp_type integer, p_icmp_code integer, p_source_tag integer) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('protocol', p_protocol, 'start_ip', host(p_start_ip), 'end_ip', host(p_end_ip),
+        'start_port', p_start_port, 'end_port', p_end_port, 'icmp_type', p_icmp_type, 'icmp_code', p_icmp_code,
+        'source_tag', p_source_tag)
+$$;
+
 -- p_policies: [{"source_id", "destination_id", "protocol", "start_port", "end_port"}, ...].
 -- p_quota: the most policies a source may have after the write; NULL for no limit (admins).
 -- Returns how many policies were created (existing ones are left alone).
@@ -105,10 +121,8 @@ BEGIN
             VALUES (p.source_id, p.destination_id, p.protocol, p.start_port, p.end_port)
             ON CONFLICT ON CONSTRAINT policy_unique DO NOTHING RETURNING policy.id INTO row_id;
         IF FOUND THEN
-            PERFORM append_policy_event('CREATED', 'c2c', row_id, p.source_id, jsonb_build_object(
-                'destination_id', p.destination_id, 'protocol', p.protocol, 'start_port', p.start_port,
-                'end_port', p.end_port, 'source_tag', (tags->>p.source_id)::integer,
-                'destination_tag', (tags->>p.destination_id)::integer));
+            PERFORM append_policy_event('CREATED', 'c2c', row_id, p.source_id, c2c_event_detail(p.destination_id,
+                p.protocol, p.start_port, p.end_port, (tags->>p.source_id)::integer, (tags->>p.destination_id)::integer));
             created := created + 1;
         END IF;
     END LOOP;
@@ -130,10 +144,9 @@ BEGIN
         DELETE FROM policy WHERE source_id = p.source_id AND destination_id = p.destination_id
             AND protocol = p.protocol AND start_port = p.start_port AND end_port = p.end_port RETURNING policy.id INTO row_id;
         IF FOUND THEN
-            PERFORM append_policy_event('DELETED', 'c2c', row_id, p.source_id, jsonb_build_object(
-                'destination_id', p.destination_id, 'protocol', p.protocol, 'start_port', p.start_port,
-                'end_port', p.end_port, 'source_tag', (SELECT tag FROM app_group WHERE app_group.id = p.source_id),
-                'destination_tag', (SELECT tag FROM app_group WHERE app_group.id = p.destination_id)));
+            PERFORM append_policy_event('DELETED', 'c2c', row_id, p.source_id, c2c_event_detail(p.destination_id,
+                p.protocol, p.start_port, p.end_port, (SELECT tag FROM app_group WHERE app_group.id = p.source_id),
+                (SELECT tag FROM app_group WHERE app_group.id = p.destination_id)));
             apps := apps || p.source_id || p.destination_id;
         END IF;
     END LOOP;
@@ -157,10 +170,8 @@ BEGIN
             VALUES (p.source_id, p.protocol, p.start_ip, p.end_ip, p.start_port, p.end_port, p.icmp_type, p.icmp_code)
             ON CONFLICT ON CONSTRAINT egress_policy_unique DO NOTHING RETURNING egress_policy.id INTO row_id;
         IF FOUND THEN
-            PERFORM append_policy_event('CREATED', 'egress', row_id, p.source_id, jsonb_build_object(
-                'protocol', p.protocol, 'start_ip', host(p.start_ip), 'end_ip', host(p.end_ip),
-                'start_port', p.start_port, 'end_port', p.end_port, 'icmp_type', p.icmp_type, 'icmp_code', p.icmp_code,
-                'source_tag', (tags->>p.source_id)::integer));
+            PERFORM append_policy_event('CREATED', 'egress', row_id, p.source_id, egress_event_detail(p.protocol,
+                p.start_ip, p.end_ip, p.start_port, p.end_port, p.icmp_type, p.icmp_code, (tags->>p.source_id)::integer));
             created := created + 1;
         END IF;
     END LOOP;
@@ -184,10 +195,9 @@ BEGIN
             AND icmp_type IS NOT DISTINCT FROM p.icmp_type AND icmp_code IS NOT DISTINCT FROM p.icmp_code
             RETURNING egress_policy.id INTO row_id;
         IF FOUND THEN
-            PERFORM append_policy_event('DELETED', 'egress', row_id, p.source_id, jsonb_build_object(
-                'protocol', p.protocol, 'start_ip', host(p.start_ip), 'end_ip', host(p.end_ip),
-                'start_port', p.start_port, 'end_port', p.end_port, 'icmp_type', p.icmp_type, 'icmp_code', p.icmp_code,
-                'source_tag', (SELECT tag FROM app_group WHERE app_group.id = p.source_id)));
+            PERFORM append_policy_event('DELETED', 'egress', row_id, p.source_id, egress_event_detail(p.protocol,
+                p.start_ip, p.end_ip, p.start_port, p.end_port, p.icmp_type, p.icmp_code,
+                (SELECT tag FROM app_group WHERE app_group.id = p.source_id)));
             apps := apps || p.source_id;
         END IF;
     END LOOP;

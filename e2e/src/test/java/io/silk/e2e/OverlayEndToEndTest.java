@@ -194,8 +194,8 @@ class OverlayEndToEndTest {
         assertThat(silk.health(cellA)).contains("\"status\":\"UP\"");
         assertThat(lab.in(b1, "ping", "-c2", "-i0.2", "-W1", ipA1).output()).contains("2 received");
         controller = silk.controller(ctlNs);
-        Lab.await("daemons watching again", Duration.ofSeconds(20),
-                () -> silk.health(cellA).contains("\"watching\":true") && silk.health(cellB).contains("\"watching\":true"));
+        silk.awaitWatching(cellA, A, false);
+        silk.awaitWatching(cellB, B, false);
         Lab.await("B healthy again", Duration.ofSeconds(20), () -> silk.health(cellB).contains("\"status\":\"UP\""));
     }
 

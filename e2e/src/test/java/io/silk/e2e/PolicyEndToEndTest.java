@@ -138,7 +138,7 @@ class PolicyEndToEndTest {
         assertThat(tcp(a1, ipA2, 8080)).as("rules stay in the kernel while the daemon is down").isTrue();
         daemonA = silk.daemon(cellA, A, "policy.enforce=true");
         silk.awaitHealthy(cellA, daemonA, A);
-        Lab.await("policies watched again", Duration.ofSeconds(20), () -> silk.health(cellA).contains("\"policies_watching\":true"));
+        silk.awaitWatching(cellA, A, true);
         assertThat(tcp(a1, ipA2, 8080)).as("allowed after the restart").isTrue();
         assertThat(tcp(a1, ipA2, 8081)).as("still denied after the restart").isFalse();
     }
