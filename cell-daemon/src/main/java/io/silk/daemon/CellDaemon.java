@@ -14,6 +14,10 @@ import io.silk.daemon.lease.LeaseKeeper;
 import io.silk.daemon.lease.LeaseWatcher;
 import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.IptablesBackend;
+import io.silk.daemon.policy.PolicyBackend;
+import io.silk.daemon.policy.nftables.LibNftables;
+import io.silk.daemon.policy.nftables.NftablesBackend;
+import io.silk.daemon.policy.nftables.Ruleset;
 import io.silk.daemon.policy.PolicyWatcher;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.KernelOverlay;
@@ -87,7 +91,7 @@ public final class CellDaemon {
             DaemonConfig cfg = DaemonConfig.load(config);
             try (GrpcController controller = GrpcController.connect(cfg); Netlink netlink = Netlink.open()) {
                 Teardown.Report r = new Teardown(cfg, controller, new KernelOverlay(netlink, cfg.vtepName()),
-                        new IptablesBackend(new Iptables()), new AddressBook(cfg.stateDir()), new ContainerLink(netlink)).run(force);
+                        policyBackend(cfg), new AddressBook(cfg.stateDir()), new ContainerLink(netlink)).run(force);
                 System.out.println("cell " + cfg.underlayIp() + " retired: lease " + (r.released() ? "released" : "not held")
                         + ", vtep " + (r.vtepRemoved() ? "removed" : "absent") + ", " + r.chainsRemoved() + " policy chains and "
                         + r.containersDetached() + " container attachments removed");
@@ -109,7 +113,8 @@ public final class CellDaemon {
         cell.containers(addresses.all());
         LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, cell);
         LeaseWatcher watcher = new LeaseWatcher(controller, cell, overlay);
-        PolicyWatcher policies = new PolicyWatcher(controller, cell, new IptablesBackend(new Iptables()), cfg.logDenied());
+        PolicyBackend backend = cfg.enforcePolicy() ? policyBackend(cfg) : null;
+        PolicyWatcher policies = new PolicyWatcher(controller, cell, backend, cfg.logDenied());
 
         Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
         Gauge.builder("silk.daemon.lease.renew.age", keeper,
@@ -137,6 +142,9 @@ public final class CellDaemon {
         Thread policyWatching = cfg.enforcePolicy()
                 ? Thread.ofPlatform().name("policy-watch").daemon().start(policies::watchLoop)
                 : Thread.ofPlatform().unstarted(() -> {});
+        Thread reconciling = cfg.enforcePolicy()
+                ? Thread.ofPlatform().name("policy-reconcile").daemon().start(() -> reconcileLoop(policies, cfg.reconcileInterval()))
+                : Thread.ofPlatform().unstarted(() -> {});
         log.atInfo().addKeyValue("underlay_ip", cfg.underlayIp()).addKeyValue("cni_socket", cfg.cniSocket())
                 .addKeyValue("health", "http://" + cfg.healthAddress() + "/health").log("cell daemon running");
 
@@ -146,6 +154,7 @@ public final class CellDaemon {
             renewer.interrupt();
             watching.interrupt();
             policyWatching.interrupt();
+            reconciling.interrupt();
             try {
                 socket.close();
             } catch (Exception ignored) {
@@ -157,6 +166,31 @@ public final class CellDaemon {
             stop.countDown();
         }));
         stop.await();
+    }
+
+    /** The configured policy backend; nftables also removes the iptables chains of an earlier version once in place. */
+    static PolicyBackend policyBackend(DaemonConfig cfg) {
+        return switch (cfg.policyBackend()) {
+            case NFTABLES -> new NftablesBackend(LibNftables.open(), new Iptables(),
+                    new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE));
+            case IPTABLES -> new IptablesBackend(new Iptables());
+        };
+    }
+
+    /** Denied packets the kernel hands to NFLOG per second at most (the daemon's log lines are rate-limited again). */
+    static final int DENIED_LOG_RATE = 1000;
+
+    private static void reconcileLoop(PolicyWatcher policies, Duration interval) {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(interval);
+                policies.reconcile();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.atWarn().addKeyValue("error", e.getMessage()).log("policy reconcile failed; next try in one interval");
+            }
+        }
     }
 
     /**

@@ -28,7 +28,11 @@ import java.util.Properties;
  * @param mtu                 overlay MTU; 0 derives it: underlay MTU − 50
  * @param vtepName            the VXLAN device
  * @param logDenied           log packets the policy rules reject (rate-limited)
- * @param enforcePolicy       program iptables from the controller's policies (false: all overlay traffic flows)
+ * @param enforcePolicy       enforce the controller's policies (false: all overlay traffic flows)
+ * @param policyBackend       where policies are enforced: native nftables (default) or iptables
+ * @param logAccepted         also log new connections a C2C policy lets in (cf's C2C logging)
+ * @param nflogGroup          the NFLOG group verdicts are logged to and the daemon reads (nftables backend)
+ * @param reconcileInterval   how often the whole policy table is written again to repair drift
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -46,7 +50,14 @@ public record DaemonConfig(
         int mtu,
         String vtepName,
         boolean logDenied,
-        boolean enforcePolicy) {
+        boolean enforcePolicy,
+        PolicyBackendKind policyBackend,
+        boolean logAccepted,
+        int nflogGroup,
+        Duration reconcileInterval) {
+
+    /** Where the policy is enforced. */
+    public enum PolicyBackendKind { NFTABLES, IPTABLES }
 
     public static DaemonConfig load(Path file) {
         Properties p = new Properties();
@@ -92,7 +103,16 @@ public record DaemonConfig(
                 Integer.parseInt(get.optional("overlay.mtu", "0")),
                 get.optional("vtep.name", "silk-vtep"),
                 get.bool("policy.log-denied", false),
-                get.bool("policy.enforce", true));
+                get.bool("policy.enforce", true),
+                switch (get.optional("policy.backend", "nftables")) {
+                    case "nftables" -> PolicyBackendKind.NFTABLES;
+                    case "iptables" -> PolicyBackendKind.IPTABLES;
+                    default -> throw new IllegalArgumentException(source + ": policy.backend "
+                            + io.silk.values.Quote.shortened(get.optional("policy.backend", "")) + " is not nftables or iptables");
+                },
+                get.bool("policy.log-accepted", false),
+                get.integer("policy.nflog-group", 81, 1, 65535),
+                get.duration("policy.reconcile-interval", "10m"));
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {
@@ -131,6 +151,20 @@ public record DaemonConfig(
                 default -> throw new IllegalArgumentException(source + ": " + key + " " + io.silk.values.Quote.shortened(v)
                         + " is not true or false");
             };
+        }
+
+        int integer(String key, int fallback, int min, int max) {
+            String v = optional(key, String.valueOf(fallback));
+            try {
+                int n = Integer.parseInt(v);
+                if (n >= min && n <= max) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException(source + ": " + key + " " + io.silk.values.Quote.shortened(v)
+                    + " is not a whole number from " + min + " to " + max);
         }
 
         Path path(String key, String fallback) {

@@ -18,8 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches the policies of the apps on this cell and keeps the enforced rules in step: every change
- * re-renders and the backend replaces the rules atomically. When the set of apps on the cell
+ * Watches the policies of the apps on this cell and keeps the enforced rules in step: a snapshot or
+ * a change of the cell (lease, containers) applies the whole inputs, and policy changes go to the
+ * backend as changes (nftables then writes only their elements), each atomically. When the set of apps on the cell
  * changes the watch starts over for the new set; a broken watch resumes from its position. A
  * snapshot replaces every policy known. Until the first snapshot after a restart the rules the
  * kernel has are left as they are.
@@ -43,6 +44,8 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     private boolean freshCell;
     private boolean prepared;
     private PolicyRules.Inputs lastApplied;
+    /** The backend enforces what this process gave it (an apply happened since start). */
+    private boolean appliedOnce;
 
     public PolicyWatcher(Controller controller, CellState cell, PolicyBackend backend, boolean logDenied) {
         this.controller = controller;
@@ -151,32 +154,63 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
                 }
             }
         }
-        if (r.getReset() || r.getChangesCount() > 0) {
+        if (r.getReset()) {
             render();
+        } else if (r.getChangesCount() > 0) {
+            changed(r.getChangesList());
         }
+    }
+
+    /** Repairs what the backend wrote (periodically: rules removed behind the daemon's back). */
+    public synchronized void reconcile() {
+        if (appliedOnce) {
+            backend.reconcile();
+        }
+    }
+
+    /** Policies changed, nothing else: the backend changes what they touch. */
+    private void changed(List<PolicyChange> changes) {
+        if (!ready() || !appliedOnce) {
+            render();
+            return;
+        }
+        long t0 = System.nanoTime();
+        backend.change(changes, () -> inputs(cell.current()));
+        // What the kernel has is now lastApplied plus the changes: the next render applies afresh.
+        lastApplied = null;
+        log.atDebug().addKeyValue("changes", changes.size()).addKeyValue("us", (System.nanoTime() - t0) / 1_000)
+                .log("policy changes applied");
+    }
+
+    private boolean ready() {
+        // After a restart the kernel's rules stand until the first snapshot: rendering from an
+        // empty policy set would cut connections that stay allowed.
+        return prepared && cell.current().lease() != null && (synced || freshCell);
+    }
+
+    private PolicyRules.Inputs inputs(CellState.Snapshot now) {
+        HeldLease lease = now.lease();
+        List<PolicyRules.LocalContainer> containers = now.containers().stream()
+                .map(a -> new PolicyRules.LocalContainer(a.ip(), a.appId())).toList();
+        return new PolicyRules.Inputs(lease.subnet().toString(), lease.overlayNetwork().toString(), containers,
+                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied);
     }
 
     /** Re-renders and applies; only once the cell has a lease and knows its policies. */
     private synchronized void render() {
-        CellState.Snapshot now = cell.current();
-        HeldLease lease = now.lease();
-        // After a restart the kernel's rules stand until the first snapshot: rendering from an
-        // empty policy set would cut connections that stay allowed.
-        if (!prepared || lease == null || (!synced && !freshCell)) {
+        if (!ready()) {
             return;
         }
-        List<PolicyRules.LocalContainer> containers = now.containers().stream()
-                .map(a -> new PolicyRules.LocalContainer(a.ip(), a.appId())).toList();
-        PolicyRules.Inputs inputs = new PolicyRules.Inputs(lease.subnet().toString(), lease.overlayNetwork().toString(), containers,
-                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied);
+        PolicyRules.Inputs inputs = inputs(cell.current());
         if (inputs.equals(lastApplied)) {
             return;
         }
         long t0 = System.nanoTime();
         backend.apply(inputs);
         lastApplied = inputs;
+        appliedOnce = true;
         log.atDebug().addKeyValue("c2c", c2c.size()).addKeyValue("egress", egress.size())
-                .addKeyValue("containers", containers.size()).addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000)
+                .addKeyValue("containers", inputs.containers().size()).addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000)
                 .log("policy rules applied");
     }
 }

@@ -1,143 +1,114 @@
 package io.silk.daemon.policy;
 
+import static io.silk.daemon.policy.KernelCell.C1_IP;
+import static io.silk.daemon.policy.KernelCell.C2_IP;
+import static io.silk.daemon.policy.KernelCell.OUTSIDE_IP;
+import static io.silk.daemon.policy.KernelCell.c2c;
+import static io.silk.daemon.policy.KernelCell.egress;
+import static io.silk.daemon.policy.KernelCell.inputs;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.silk.daemon.cni.ContainerLink;
-import io.silk.netlink.Netlink;
 import io.silk.proto.v1.C2CPolicy;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The rules against the real kernel: a cell namespace with two containers (app-a, app-b) wired
- * as the plugin wires them, iptables inside the cell namespace only.
+ * What both backends guarantee, against the real kernel with real packets: a cell namespace with
+ * two containers (app-a, app-b) wired as the plugin wires them and an outside host.
  */
 class EnforcementTest {
 
-    final String id = Integer.toHexString(0x1000 + ThreadLocalRandom.current().nextInt(0xefff));
-    final String cell = "skp" + id + "-cell";
-    final String c1 = "skp" + id + "-c1";
-    final String c2 = "skp" + id + "-c2";
-    final List<Process> servers = new ArrayList<>();
-    Iptables iptables;
-
-    static String sh(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (p.waitFor() != 0) {
-                throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-            }
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static boolean ok(String... cmd) {
-        try {
-            return new ProcessBuilder(cmd).redirectErrorStream(true).start().waitFor() == 0;
-        } catch (Exception e) {
-            return false;
-        }
-    }
+    KernelCell k;
 
     @BeforeEach
     void wire() {
-        for (String ns : List.of(cell, c1, c2)) {
-            sh("ip", "netns", "add", ns);
-            sh("ip", "-n", ns, "link", "set", "lo", "up");
-        }
-        sh("ip", "netns", "exec", cell, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-        try (Netlink host = Netlink.openIn(Path.of("/var/run/netns", cell))) {
-            ContainerLink links = new ContainerLink(host);
-            links.attach(Path.of("/var/run/netns", c1), "eth0", "s-c1", "10.255.1.2", 1450);
-            links.attach(Path.of("/var/run/netns", c2), "eth0", "s-c2", "10.255.1.3", 1450);
-        }
-        iptables = new Iptables(List.of("ip", "netns", "exec", cell));
-        iptables.ensureHooks();
-        iptables.ensureHooks(); // idempotent
+        k = new KernelCell();
     }
 
     @AfterEach
     void unwire() {
-        servers.forEach(Process::destroyForcibly);
-        for (String ns : List.of(c1, c2, cell)) {
-            ok("ip", "netns", "delete", ns);
-        }
+        k.close();
     }
 
-    void apply(List<C2CPolicy> policies) {
-        iptables.restore(PolicyRules.render(new PolicyRules.Inputs("10.255.1.0/24", "10.255.0.0/16",
-                List.of(new PolicyRules.LocalContainer("10.255.1.2", "app-a"), new PolicyRules.LocalContainer("10.255.1.3", "app-b")),
-                policies, List.of(), false)).full());
-    }
+    @ParameterizedTest
+    @ValueSource(strings = {"nftables", "iptables"})
+    void onlyWhatAPolicyAllowsGetsThrough(String kind) throws Exception {
+        PolicyBackend backend = k.backend(kind);
+        assertThat(backend.prepare()).as("a fresh cell").isTrue();
+        k.listen(k.c2, C2_IP, 8080, "tcp");
+        k.listen(k.c2, C2_IP, 8081, "tcp");
+        Path udp = k.listen(k.c2, C2_IP, 8080, "udp");
 
-    Path listen(int port, String proto) throws IOException {
-        Path log = Files.createTempFile("silk-srv", ".log");
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", c2, "nc", "-lkn"));
-        if (proto.equals("udp")) {
-            cmd.add("-u");
-        }
-        cmd.addAll(List.of("-s", "10.255.1.3", "-p", String.valueOf(port)));
-        servers.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
-        return log;
-    }
+        backend.apply(inputs(List.of(), List.of(), false));
+        assertThat(k.tcp(k.c1, C2_IP, 8080)).as("no policy: refused").isFalse();
 
-    boolean tcp(int port) {
-        return ok("ip", "netns", "exec", c1, "sh", "-c", "echo hi | nc -N -w2 10.255.1.3 " + port);
-    }
-
-    static C2CPolicy policy(String protocol, int port) {
-        return C2CPolicy.newBuilder().setSourceId("app-a").setSourceTag(1).setDestinationId("app-b").setDestinationTag(2)
-                .setProtocol(protocol).setStartPort(port).setEndPort(port).build();
-    }
-
-    @Test
-    void onlyWhatAPolicyAllowsGetsThrough() throws Exception {
-        listen(8080, "tcp");
-        listen(8081, "tcp");
-        Path udp = listen(8080, "udp");
-        Thread.sleep(300);
-
-        apply(List.of());
-        assertThat(tcp(8080)).as("no policy: refused").isFalse();
-
-        apply(List.of(policy("tcp", 8080)));
-        assertThat(tcp(8080)).as("allowed port").isTrue();
-        assertThat(tcp(8081)).as("other port").isFalse();
-        sh("ip", "netns", "exec", c1, "sh", "-c", "echo udp-probe | nc -u -w1 10.255.1.3 8080 || true");
+        backend.apply(inputs(List.of(c2c(1, "tcp", 8080, 8080)), List.of(), false));
+        assertThat(k.tcp(k.c1, C2_IP, 8080)).as("allowed port").isTrue();
+        assertThat(k.tcp(k.c1, C2_IP, 8081)).as("other port").isFalse();
+        assertThat(k.tcp(k.c2, C1_IP, 8080)).as("the reverse direction").isFalse();
+        k.udp(k.c1, C2_IP, 8080, "udp-probe");
         Thread.sleep(300);
         assertThat(Files.readString(udp)).as("udp is another protocol").doesNotContain("udp-probe");
-        assertThat(sh("ip", "netns", "exec", cell, "iptables-save", "-t", "filter")).contains("-A FORWARD -j silk-forward");
 
-        apply(List.of());
-        assertThat(tcp(8080)).as("policy removed").isFalse();
+        backend.apply(inputs(List.of(), List.of(), false));
+        assertThat(k.tcp(k.c1, C2_IP, 8080)).as("policy removed").isFalse();
+        assertThat(backend.prepare()).as("silk's rules are there now").isFalse();
     }
 
-    @Test
-    void anEstablishedAllowedConnectionSurvivesUnrelatedChanges() throws Exception {
-        Path received = listen(8080, "tcp");
-        Thread.sleep(300);
-        apply(List.of(policy("tcp", 8080)));
-        Process client = new ProcessBuilder("ip", "netns", "exec", c1, "sh", "-c",
-                "(echo first; sleep 1.5; echo second) | nc -N -w3 10.255.1.3 8080").start();
-        Thread.sleep(500);
+    @ParameterizedTest
+    @ValueSource(strings = {"nftables", "iptables"})
+    void anEstablishedAllowedConnectionSurvivesUnrelatedChanges(String kind) throws Exception {
+        PolicyBackend backend = k.backend(kind);
+        backend.prepare();
+        Path received = k.listen(k.c2, C2_IP, 8080, "tcp");
+        C2CPolicy allowed = c2c(1, "tcp", 8080, 8080);
+        backend.apply(inputs(List.of(allowed), List.of(), false));
+        Process client = k.start("ip", "netns", "exec", k.c1, "sh", "-c",
+                "(echo first; sleep 1.5; echo second) | nc -N -w3 " + C2_IP + " 8080");
+        awaitContains(received, "first");
         for (int i = 0; i < 5; i++) {
-            apply(List.of(policy("tcp", 8080), policy("udp", 9000 + i)));
+            backend.apply(inputs(List.of(allowed, c2c(10 + i, "udp", 9000 + i, 9000 + i)), List.of(), false));
         }
         assertThat(client.waitFor()).isZero();
-        Thread.sleep(200);
-        assertThat(Files.readString(received)).contains("first", "second");
+        awaitContains(received, "second");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nftables", "iptables"})
+    void egressOnlyWhereAPolicyAllowsAndMasqueradedToTheCell(String kind) throws Exception {
+        PolicyBackend backend = k.backend(kind);
+        backend.prepare();
+        Path seen = k.listen(k.outside, OUTSIDE_IP, 9999, "tcp");
+        backend.apply(inputs(List.of(), List.of(), false));
+        assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("no egress policy").isFalse();
+        assertThat(k.ping(k.c1, OUTSIDE_IP)).as("no icmp policy").isFalse();
+
+        backend.apply(inputs(List.of(), List.of(egress(1, "tcp", OUTSIDE_IP, OUTSIDE_IP, 9999, 9999, -1, -1)), false));
+        assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("tcp egress").isTrue();
+        assertThat(Files.readString(seen)).contains("Connection received on " + KernelCell.CELL_IP).doesNotContain(C1_IP);
+        assertThat(k.tcp(k.c2, OUTSIDE_IP, 9999)).as("app-b has no egress").isFalse();
+        assertThat(k.ping(k.c1, OUTSIDE_IP)).as("tcp only").isFalse();
+
+        backend.apply(inputs(List.of(), List.of(egress(2, "icmp", OUTSIDE_IP, OUTSIDE_IP, 0, 0, 8, 0)), false));
+        assertThat(k.ping(k.c1, OUTSIDE_IP)).as("icmp echo allowed").isTrue();
+        assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("icmp only").isFalse();
+
+        backend.apply(inputs(List.of(), List.of(egress(3, "all", "192.0.2.2", "192.0.2.3", 0, 0, -1, -1)), false));
+        assertThat(k.ping(k.c1, KernelCell.OUTSIDE_IP_2)).as("all: icmp in the range").isTrue();
+        assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("all: tcp in the range").isTrue();
+        assertThat(k.ping(k.c1, KernelCell.OUTSIDE_IP_3)).as("outside the range").isFalse();
+    }
+
+    static void awaitContains(Path file, String text) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!Files.readString(file).contains(text)) {
+            assertThat(System.nanoTime()).as(file + " to contain " + text).isLessThan(deadline);
+            Thread.sleep(20);
+        }
     }
 }

@@ -1,0 +1,494 @@
+package io.silk.daemon.policy.nftables;
+
+import io.silk.daemon.policy.Iptables;
+import io.silk.daemon.policy.PolicyBackend;
+import io.silk.daemon.policy.PolicyRules;
+import io.silk.proto.v1.C2CPolicy;
+import io.silk.proto.v1.EgressPolicy;
+import io.silk.proto.v1.PolicyChange;
+import io.silk.values.Ipv4Address;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cell's policy on native nftables: one table, {@code inet silk}, whose chains never change
+ * with policies (see {@link Ruleset}); policies and containers are elements of its sets and map.
+ * A policy created or deleted, or a container attached or gone, is one transaction of the elements
+ * it adds and removes, computed from what this process wrote (held here), never by listing the
+ * kernel's sets. The whole table is written at start (one transaction that replaces whatever an
+ * earlier process left, so allowed traffic sees no gap) and when the cell's subnet changes;
+ * {@link #reconcile} writes it again without removing anything, which repairs elements or chains
+ * that were removed behind the daemon's back.
+ */
+public final class NftablesBackend implements PolicyBackend {
+
+    private static final Logger log = LoggerFactory.getLogger(NftablesBackend.class);
+    private static final String TABLE = Ruleset.FAMILY_AND_TABLE;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private final Nftables nft;
+    private final Iptables legacy;
+    private final Ruleset.Logging logging;
+
+    // Guarded by this: the policy model...
+    private Ruleset ruleset;
+    private final Map<String, String> appOfContainer = new HashMap<>();
+    private final Map<String, Set<String>> containersOfApp = new HashMap<>();
+    private final Map<Long, C2CPolicy> c2c = new HashMap<>();
+    private final Map<Long, EgressPolicy> egress = new HashMap<>();
+    private final Map<String, Map<Long, C2CPolicy>> c2cByDestination = new HashMap<>();
+    private final Map<String, Map<Long, EgressPolicy>> egressBySource = new HashMap<>();
+    private final Map<String, TagHolders> tags = new HashMap<>();
+    // ...and the elements it puts in the kernel.
+    private final Map<String, String> containerTag = new HashMap<>();
+    private final Map<String, String> containerTagTouched = new HashMap<>();
+    private final CountedSet c2cPort = new CountedSet(Ruleset.C2C_PORT);
+    private final IntervalSet c2cRange = new IntervalSet(Ruleset.C2C_RANGE, List.of(Long::toString));
+    private final IntervalSet egressSet = new IntervalSet(Ruleset.EGRESS,
+            List.of(NftablesBackend::address, Long::toString, Long::toString));
+    private final IntervalSet egressIcmp = new IntervalSet(Ruleset.EGRESS_ICMP,
+            List.of(NftablesBackend::address, Long::toString, Long::toString));
+    /** True once this process wrote the whole table; until then every apply writes it whole. */
+    private boolean written;
+
+    /** A tag and how many policies name its app; the tag marks the app's containers while any does. */
+    private record TagHolders(int tag, int count) {}
+
+    /**
+     * @param legacy the iptables chains of an earlier version to remove once the table is in place
+     *               (null: none to look for)
+     */
+    public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging) {
+        this.nft = nft;
+        this.legacy = legacy;
+        this.logging = logging;
+    }
+
+    @Override
+    public synchronized boolean prepare() {
+        boolean fresh = !tableExists() && !legacyPresent();
+        // The table (empty chains, no hooks that deny) so the first apply only fills it.
+        nft.run(new Ruleset("0.0.0.0/32", "0.0.0.0/32", logging).declarations());
+        return fresh;
+    }
+
+    @Override
+    public synchronized void apply(PolicyRules.Inputs in) {
+        Ruleset wanted = new Ruleset(in.localSubnet(), in.overlayNetwork(), new Ruleset.Logging(
+                in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate()));
+        if (!written || !wanted.equals(ruleset)) {
+            replace(wanted, in);
+            return;
+        }
+        // The same cell: only what differs, as one transaction.
+        Map<String, String> containersNow = new LinkedHashMap<>();
+        in.containers().forEach(c -> containersNow.put(c.ip(), c.appId()));
+        Map<Long, C2CPolicy> c2cNow = new HashMap<>();
+        in.c2c().forEach(p -> c2cNow.put(p.getId(), p));
+        Map<Long, EgressPolicy> egressNow = new HashMap<>();
+        in.egress().forEach(p -> egressNow.put(p.getId(), p));
+
+        for (var e : List.copyOf(appOfContainer.entrySet())) {
+            if (!e.getValue().equals(containersNow.get(e.getKey()))) {
+                removeContainer(e.getKey());
+            }
+        }
+        for (var p : List.copyOf(c2c.values())) {
+            if (!p.equals(c2cNow.get(p.getId()))) {
+                removeC2c(p);
+            }
+        }
+        for (var p : List.copyOf(egress.values())) {
+            if (!p.equals(egressNow.get(p.getId()))) {
+                removeEgress(p);
+            }
+        }
+        c2cNow.values().stream().filter(p -> !c2c.containsKey(p.getId())).forEach(this::addC2c);
+        egressNow.values().stream().filter(p -> !egress.containsKey(p.getId())).forEach(this::addEgress);
+        containersNow.forEach((ip, app) -> {
+            if (!appOfContainer.containsKey(ip)) {
+                addContainer(ip, app);
+            }
+        });
+        commit("apply");
+    }
+
+    /** Policies created or deleted: their elements only. */
+    @Override
+    public synchronized void change(List<PolicyChange> changes, Supplier<PolicyRules.Inputs> after) {
+        if (!written) {
+            apply(after.get());
+            return;
+        }
+        for (PolicyChange ch : changes) {
+            boolean created = ch.getKind() == PolicyChange.Kind.CREATED;
+            if (ch.hasC2C()) {
+                C2CPolicy known = c2c.get(ch.getC2C().getId());
+                if (known != null) {
+                    removeC2c(known);
+                }
+                if (created) {
+                    addC2c(ch.getC2C());
+                }
+            } else if (ch.hasEgress()) {
+                EgressPolicy known = egress.get(ch.getEgress().getId());
+                if (known != null) {
+                    removeEgress(known);
+                }
+                if (created) {
+                    addEgress(ch.getEgress());
+                }
+            }
+        }
+        try {
+            commit("change");
+        } catch (NftablesException e) {
+            // The kernel's table differs from what this process wrote (removed by hand, another
+            // process): write it whole from the model, which already holds the change.
+            log.atWarn().addKeyValue("error", e.getMessage()).log("incremental policy change refused; writing the table whole");
+            replace(ruleset, null);
+        }
+    }
+
+    @Override
+    public synchronized void reconcile() {
+        if (!written) {
+            return;
+        }
+        StringBuilder b = new StringBuilder(ruleset.declarations()).append(ruleset.chainRules());
+        Transaction all = new Transaction(TABLE);
+        containerTag.forEach((ip, tag) -> all.add(Ruleset.CONTAINER_TAG, ip + " : " + tag));
+        c2cPort.addAll(all);
+        c2cRange.addAll(all);
+        egressSet.addAll(all);
+        egressIcmp.addAll(all);
+        all.appendTo(b);
+        nft.run(b.toString());
+    }
+
+    @Override
+    public synchronized int removeAll() {
+        int removed = 0;
+        if (tableExists()) {
+            nft.run("delete table " + TABLE + "\n");
+            removed = Ruleset.CHAINS.length;
+        }
+        if (legacyPresent()) {
+            removed += legacy.removeAll();
+        }
+        written = false;
+        return removed;
+    }
+
+    /** Container address → app, for naming the two ends of a verdict. */
+    public synchronized Optional<String> appOf(String containerIp) {
+        return Optional.ofNullable(appOfContainer.get(containerIp));
+    }
+
+    /** The app whose containers carry this tag, when a policy on this cell names it. */
+    public synchronized Optional<String> appOfTag(long tag) {
+        return tags.entrySet().stream().filter(e -> e.getValue().tag() == tag).map(Map.Entry::getKey).findFirst();
+    }
+
+    /** Elements per set, as written to the kernel. */
+    public synchronized Map<String, Integer> elementCounts() {
+        return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.C2C_PORT, c2cPort.size(),
+                Ruleset.C2C_RANGE, c2cRange.size(), Ruleset.EGRESS, egressSet.size(), Ruleset.EGRESS_ICMP, egressIcmp.size());
+    }
+
+    // ---- the model ------------------------------------------------------------------------------
+
+    /** Writes the whole table in one transaction that first deletes whatever is there. */
+    private void replace(Ruleset wanted, PolicyRules.Inputs in) {
+        if (in != null) {
+            resetModel();
+            in.containers().forEach(c -> addContainer(c.ip(), c.appId()));
+            in.c2c().forEach(this::addC2c);
+            in.egress().forEach(this::addEgress);
+        } else {
+            // Rebuild the elements from the model as it stands.
+            List<Map.Entry<String, String>> containers = List.copyOf(appOfContainer.entrySet());
+            List<C2CPolicy> c2cs = List.copyOf(c2c.values());
+            List<EgressPolicy> egresses = List.copyOf(egress.values());
+            resetModel();
+            containers.forEach(e -> addContainer(e.getKey(), e.getValue()));
+            c2cs.forEach(this::addC2c);
+            egresses.forEach(this::addEgress);
+        }
+        Transaction tx = flush();
+        StringBuilder b = new StringBuilder("table ").append(TABLE).append(" {}\ndelete table ").append(TABLE).append('\n')
+                .append(wanted.declarations()).append(wanted.chainRules());
+        tx.appendTo(b);
+        long t0 = System.nanoTime();
+        try {
+            nft.run(b.toString());
+        } catch (NftablesException e) {
+            written = false;
+            throw e;
+        }
+        boolean first = !written;
+        ruleset = wanted;
+        written = true;
+        log.atDebug().addKeyValue("elements", tx.size()).addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000)
+                .log("nftables table written");
+        if (first && legacyPresent()) {
+            // The table enforces the same policy now; the old chains can go without a gap.
+            int chains = legacy.removeAll();
+            log.atInfo().addKeyValue("chains", chains).log("removed the iptables chains of an earlier silk after moving to nftables");
+        }
+    }
+
+    private void resetModel() {
+        appOfContainer.clear();
+        containersOfApp.clear();
+        c2c.clear();
+        egress.clear();
+        c2cByDestination.clear();
+        egressBySource.clear();
+        tags.clear();
+        containerTag.clear();
+        containerTagTouched.clear();
+        c2cPort.clear();
+        c2cRange.clear();
+        egressSet.clear();
+        egressIcmp.clear();
+    }
+
+    private void commit(String what) {
+        Transaction tx = flush();
+        if (tx.isEmpty()) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        nft.run(tx.script());
+        log.atDebug().addKeyValue("what", what).addKeyValue("elements", tx.size())
+                .addKeyValue("us", (System.nanoTime() - t0) / 1_000).log("nftables elements changed");
+    }
+
+    private Transaction flush() {
+        Transaction tx = new Transaction(TABLE);
+        containerTagTouched.forEach((ip, before) -> {
+            String now = containerTag.get(ip);
+            if (Objects.equals(before, now)) {
+                return;
+            }
+            if (!before.isEmpty()) {
+                tx.delete(Ruleset.CONTAINER_TAG, ip);
+            }
+            if (now != null) {
+                tx.add(Ruleset.CONTAINER_TAG, ip + " : " + now);
+            }
+        });
+        containerTagTouched.clear();
+        c2cPort.flush(tx);
+        c2cRange.flush(tx);
+        egressSet.flush(tx);
+        egressIcmp.flush(tx);
+        return tx;
+    }
+
+    private void addContainer(String ip, String app) {
+        appOfContainer.put(ip, app);
+        containersOfApp.computeIfAbsent(app, a -> new HashSet<>()).add(ip);
+        TagHolders t = tags.get(app);
+        if (t != null) {
+            setTag(ip, hex(t.tag()));
+        }
+        c2cByDestination.getOrDefault(app, Map.of()).values().forEach(p -> c2cElements(p, ip, true));
+        egressBySource.getOrDefault(app, Map.of()).values().forEach(p -> egressElements(p, ip, true));
+    }
+
+    private void removeContainer(String ip) {
+        String app = appOfContainer.remove(ip);
+        Set<String> ips = containersOfApp.get(app);
+        ips.remove(ip);
+        if (ips.isEmpty()) {
+            containersOfApp.remove(app);
+        }
+        setTag(ip, null);
+        c2cByDestination.getOrDefault(app, Map.of()).values().forEach(p -> c2cElements(p, ip, false));
+        egressBySource.getOrDefault(app, Map.of()).values().forEach(p -> egressElements(p, ip, false));
+    }
+
+    private void addC2c(C2CPolicy p) {
+        c2c.put(p.getId(), p);
+        c2cByDestination.computeIfAbsent(p.getDestinationId(), a -> new HashMap<>()).put(p.getId(), p);
+        holdTag(p.getSourceId(), p.getSourceTag());
+        holdTag(p.getDestinationId(), p.getDestinationTag());
+        containersOfApp.getOrDefault(p.getDestinationId(), Set.of()).forEach(ip -> c2cElements(p, ip, true));
+    }
+
+    private void removeC2c(C2CPolicy p) {
+        c2c.remove(p.getId());
+        Map<Long, C2CPolicy> byDst = c2cByDestination.get(p.getDestinationId());
+        byDst.remove(p.getId());
+        if (byDst.isEmpty()) {
+            c2cByDestination.remove(p.getDestinationId());
+        }
+        containersOfApp.getOrDefault(p.getDestinationId(), Set.of()).forEach(ip -> c2cElements(p, ip, false));
+        releaseTag(p.getSourceId());
+        releaseTag(p.getDestinationId());
+    }
+
+    private void addEgress(EgressPolicy p) {
+        egress.put(p.getId(), p);
+        egressBySource.computeIfAbsent(p.getSourceId(), a -> new HashMap<>()).put(p.getId(), p);
+        holdTag(p.getSourceId(), p.getSourceTag());
+        containersOfApp.getOrDefault(p.getSourceId(), Set.of()).forEach(ip -> egressElements(p, ip, true));
+    }
+
+    private void removeEgress(EgressPolicy p) {
+        egress.remove(p.getId());
+        Map<Long, EgressPolicy> bySrc = egressBySource.get(p.getSourceId());
+        bySrc.remove(p.getId());
+        if (bySrc.isEmpty()) {
+            egressBySource.remove(p.getSourceId());
+        }
+        containersOfApp.getOrDefault(p.getSourceId(), Set.of()).forEach(ip -> egressElements(p, ip, false));
+        releaseTag(p.getSourceId());
+    }
+
+    private void c2cElements(C2CPolicy p, String ip, boolean hold) {
+        int proto = protocolNumber(p.getProtocol());
+        if (p.getStartPort() == p.getEndPort()) {
+            String element = ip + " . " + hex(p.getSourceTag()) + " . " + proto + " . " + p.getStartPort();
+            if (hold) {
+                c2cPort.hold(element);
+            } else {
+                c2cPort.release(element);
+            }
+        } else {
+            String scope = ip + " . " + hex(p.getSourceTag()) + " . " + proto;
+            Box box = Box.of(new Box.Range(p.getStartPort(), p.getEndPort()));
+            if (hold) {
+                c2cRange.hold(scope, box);
+            } else {
+                c2cRange.release(scope, box);
+            }
+        }
+    }
+
+    private void egressElements(EgressPolicy p, String ip, boolean hold) {
+        Box.Range destinations = new Box.Range(unsigned(Ipv4Address.parse(p.getStartIp(), "egress start_ip")),
+                unsigned(Ipv4Address.parse(p.getEndIp(), "egress end_ip")));
+        IntervalSet set;
+        Box box;
+        switch (p.getProtocol()) {
+            case "icmp" -> {
+                set = egressIcmp;
+                box = Box.of(destinations, p.getIcmpType() < 0 ? new Box.Range(0, 255) : new Box.Range(p.getIcmpType(), p.getIcmpType()),
+                        p.getIcmpCode() < 0 ? new Box.Range(0, 255) : new Box.Range(p.getIcmpCode(), p.getIcmpCode()));
+            }
+            case "tcp", "udp" -> {
+                set = egressSet;
+                int proto = protocolNumber(p.getProtocol());
+                box = Box.of(destinations, new Box.Range(proto, proto), p.getStartPort() == 0 && p.getEndPort() == 0
+                        ? new Box.Range(0, 65535) : new Box.Range(p.getStartPort(), p.getEndPort()));
+            }
+            default -> { // "all": every protocol and port; ICMP too, through the same set (its "port" is any)
+                set = egressSet;
+                box = Box.of(destinations, new Box.Range(0, 255), new Box.Range(0, 65535));
+            }
+        }
+        if (hold) {
+            set.hold(ip, box);
+        } else {
+            set.release(ip, box);
+        }
+    }
+
+    private void holdTag(String app, int tag) {
+        TagHolders t = tags.get(app);
+        tags.put(app, new TagHolders(tag, t == null ? 1 : t.count() + 1));
+        if (t == null || t.tag() != tag) {
+            containersOfApp.getOrDefault(app, Set.of()).forEach(ip -> setTag(ip, hex(tag)));
+        }
+    }
+
+    private void releaseTag(String app) {
+        TagHolders t = tags.get(app);
+        if (t == null) {
+            return;
+        }
+        if (t.count() > 1) {
+            tags.put(app, new TagHolders(t.tag(), t.count() - 1));
+            return;
+        }
+        tags.remove(app);
+        containersOfApp.getOrDefault(app, Set.of()).forEach(ip -> setTag(ip, null));
+    }
+
+    private void setTag(String ip, String tag) {
+        containerTagTouched.computeIfAbsent(ip, k -> containerTag.getOrDefault(k, ""));
+        if (tag == null) {
+            containerTag.remove(ip);
+        } else {
+            containerTag.put(ip, tag);
+        }
+    }
+
+    // ---- the kernel -----------------------------------------------------------------------------
+
+    private boolean tableExists() {
+        try {
+            for (var item : JSON.readTree(nft.json("list tables inet")).path("nftables")) {
+                if (item.path("table").path("name").asText().equals("silk")) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.io.IOException e) {
+            throw new NftablesException("read nft's list of tables: " + e.getMessage(), e);
+        }
+    }
+
+    private boolean legacyPresent() {
+        if (legacy == null) {
+            return false;
+        }
+        try {
+            return legacy.save("filter").contains(":" + PolicyRules.FORWARD_CHAIN + " ");
+        } catch (RuntimeException e) {
+            return false; // no iptables on this host: nothing to migrate
+        }
+    }
+
+    static int protocolNumber(String protocol) {
+        return switch (protocol) {
+            case "tcp" -> 6;
+            case "udp" -> 17;
+            case "icmp" -> 1;
+            default -> throw new IllegalArgumentException("protocol " + protocol + " is not tcp, udp or icmp");
+        };
+    }
+
+    static String hex(int tag) {
+        return String.format(Locale.ROOT, "0x%x", tag);
+    }
+
+    private static String address(long ip) {
+        return new Ipv4Address((int) ip).toString();
+    }
+
+    private static long unsigned(Ipv4Address a) {
+        return a.bits() & 0xffff_ffffL;
+    }
+
+    /** The policies this backend enforces now, for tests. */
+    synchronized List<Long> policyIds() {
+        List<Long> ids = new ArrayList<>(c2c.keySet());
+        ids.addAll(egress.keySet());
+        return ids;
+    }
+}

@@ -1,0 +1,94 @@
+package io.silk.daemon.policy.nftables;
+
+/**
+ * The daemon's one nftables table, {@code inet silk}: its sets and chains, without elements. The
+ * chains depend only on the cell's subnet, the overlay network and the logging switches, so a
+ * policy change never rewrites them; policies live in the sets.
+ *
+ * <pre>
+ * prerouting (mangle)  meta mark ← container_tag[ip saddr]       packets leave with their app's tag (VXLAN-GBP)
+ * forward (filter)     established/related → accept
+ *                      to the cell's subnet   → c2c_ingress:  daddr . mark . proto . dport in c2c_port / c2c_range
+ *                      from the cell's subnet → container_egress: to the overlay accept; saddr . daddr . proto . dport
+ *                                                 in egress, or icmp saddr . daddr . type . code in egress_icmp
+ *                      anything else of a container → counted, logged (NFLOG), rejected
+ * postrouting (srcnat) from the subnet to outside the overlay → masquerade
+ * </pre>
+ */
+public record Ruleset(String subnet, String overlay, Logging logging) {
+
+    public static final String FAMILY_AND_TABLE = "inet silk";
+    public static final String PREFIX_DENY_IN = "silk-deny-in";
+    public static final String PREFIX_DENY_OUT = "silk-deny-out";
+    public static final String PREFIX_ALLOW_IN = "silk-allow-in";
+
+    /** What the kernel logs to NFLOG {@code group}; denied packets are logged at most {@code rate} a second. */
+    public record Logging(boolean denied, boolean accepted, int group, int rate) {
+        public static final Logging OFF = new Logging(false, false, 0, 0);
+    }
+
+    static final String CONTAINER_TAG = "container_tag";
+    static final String C2C_PORT = "c2c_port";
+    static final String C2C_RANGE = "c2c_range";
+    static final String EGRESS = "egress";
+    static final String EGRESS_ICMP = "egress_icmp";
+    static final String[] CHAINS = {"prerouting", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
+
+    /** The table's sets and chains as one nft {@code table} block; chain bodies follow in {@link #chainRules}. */
+    String declarations() {
+        return """
+                table inet silk {
+                  map container_tag { type ipv4_addr : mark; }
+                  set c2c_port { type ipv4_addr . mark . inet_proto . inet_service; counter; }
+                  set c2c_range { type ipv4_addr . mark . inet_proto . inet_service; flags interval; counter; }
+                  set egress { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; counter; }
+                  set egress_icmp { type ipv4_addr . ipv4_addr . icmp_type . icmp_code; flags interval; counter; }
+                  chain prerouting { type filter hook prerouting priority mangle; policy accept; }
+                  chain forward { type filter hook forward priority filter; policy accept; }
+                  chain c2c_ingress { }
+                  chain c2c_allowed { }
+                  chain container_egress { }
+                  chain postrouting { type nat hook postrouting priority srcnat; policy accept; }
+                }
+                """;
+    }
+
+    /** Flushes every chain and writes its rules: the whole of the table but the set elements. */
+    String chainRules() {
+        StringBuilder b = new StringBuilder();
+        for (String c : CHAINS) {
+            b.append("flush chain inet silk ").append(c).append('\n');
+        }
+        rule(b, "prerouting", "meta mark set ip saddr map @container_tag");
+        rule(b, "forward", "ct state established,related accept");
+        rule(b, "forward", "ip daddr " + subnet + " jump c2c_ingress");
+        rule(b, "forward", "ip saddr " + subnet + " jump container_egress");
+        String allowed = logging.accepted() ? "goto c2c_allowed" : "accept";
+        rule(b, "c2c_ingress", "ip daddr . meta mark . meta l4proto . th dport @c2c_port " + allowed);
+        rule(b, "c2c_ingress", "ip daddr . meta mark . meta l4proto . th dport @c2c_range " + allowed);
+        deny(b, "c2c_ingress", PREFIX_DENY_IN);
+        if (logging.accepted()) {
+            rule(b, "c2c_allowed", "ct state new log group " + logging.group() + " prefix \"" + PREFIX_ALLOW_IN + "\"");
+        }
+        rule(b, "c2c_allowed", "accept");
+        // Towards other cells' containers: their cells decide.
+        rule(b, "container_egress", "ip daddr " + overlay + " accept");
+        rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress accept");
+        rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp accept");
+        deny(b, "container_egress", PREFIX_DENY_OUT);
+        rule(b, "postrouting", "ip saddr " + subnet + " ip daddr != " + overlay + " masquerade");
+        return b.toString();
+    }
+
+    private void deny(StringBuilder b, String chain, String prefix) {
+        if (logging.denied()) {
+            // A rule of its own: a packet over the rate must still reach the reject below.
+            rule(b, chain, "limit rate " + logging.rate() + "/second log group " + logging.group() + " prefix \"" + prefix + "\"");
+        }
+        rule(b, chain, "counter reject with icmp type port-unreachable");
+    }
+
+    private static void rule(StringBuilder b, String chain, String rule) {
+        b.append("add rule inet silk ").append(chain).append(' ').append(rule).append('\n');
+    }
+}
