@@ -123,6 +123,12 @@ public final class LibNftables implements Nftables {
         });
     }
 
+    /** Elements as nft text: what a cell without the netlink path uses, and a reference for it. */
+    @Override
+    public void elements(Transaction tx) {
+        run(tx.script());
+    }
+
     @Override
     public String json(String command) {
         return call(() -> execute(command, OUTPUT_JSON));

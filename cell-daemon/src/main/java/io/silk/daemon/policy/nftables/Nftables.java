@@ -10,6 +10,9 @@ public interface Nftables extends AutoCloseable {
     /** Runs the script as one transaction; throws {@link NftablesException} with nft's message. */
     void run(String script);
 
+    /** Changes set elements in one transaction; throws {@link NftablesException} and changes nothing when refused. */
+    void elements(Transaction tx);
+
     /** Runs a read-only command (e.g. {@code list set inet silk c2c_port}) and returns nft's JSON output. */
     String json(String command);
 

@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -77,10 +76,9 @@ public final class NftablesBackend implements PolicyBackend {
 
     @Override
     public synchronized boolean prepare() {
-        boolean fresh = !tableExists() && !legacyPresent();
-        // The table (empty chains, no hooks that deny) so the first apply only fills it.
-        nft.run(new Ruleset("0.0.0.0/32", "0.0.0.0/32", logging).declarations());
-        return fresh;
+        // Nothing to put in place: the first apply writes the whole table in one transaction, and
+        // until then whatever an earlier process left keeps being enforced.
+        return !tableExists() && !legacyPresent();
     }
 
     @Override
@@ -166,15 +164,10 @@ public final class NftablesBackend implements PolicyBackend {
         if (!written) {
             return;
         }
-        StringBuilder b = new StringBuilder(ruleset.declarations()).append(ruleset.chainRules());
-        Transaction all = new Transaction(TABLE);
-        containerTag.forEach((ip, tag) -> all.add(Ruleset.CONTAINER_TAG, ip + " : " + tag));
-        c2cPort.addAll(all);
-        c2cRange.addAll(all);
-        egressSet.addAll(all);
-        egressIcmp.addAll(all);
-        all.appendTo(b);
-        nft.run(b.toString());
+        // Structure first (re-declaring what exists is a no-op; chains are rewritten atomically),
+        // then every element added again: what is there stays, with its counters; what went is back.
+        nft.run(ruleset.declarations() + ruleset.chainRules());
+        nft.elements(allElements(false));
     }
 
     @Override
@@ -209,8 +202,14 @@ public final class NftablesBackend implements PolicyBackend {
 
     // ---- the model ------------------------------------------------------------------------------
 
-    /** Writes the whole table in one transaction that first deletes whatever is there. */
+    /**
+     * Writes the whole table: the chains in one transaction (the table and sets are created if
+     * missing; re-declaring existing ones changes nothing), then every set emptied and filled again
+     * in a second one. Each is atomic and neither loosens what the other enforces, so whatever an
+     * earlier process left is replaced without a gap for traffic that stays allowed.
+     */
     private void replace(Ruleset wanted, PolicyRules.Inputs in) {
+        long t0 = System.nanoTime();
         if (in != null) {
             resetModel();
             in.containers().forEach(c -> addContainer(c.ip(), c.appId()));
@@ -226,27 +225,44 @@ public final class NftablesBackend implements PolicyBackend {
             c2cs.forEach(this::addC2c);
             egresses.forEach(this::addEgress);
         }
-        Transaction tx = flush();
-        StringBuilder b = new StringBuilder("table ").append(TABLE).append(" {}\ndelete table ").append(TABLE).append('\n')
-                .append(wanted.declarations()).append(wanted.chainRules());
-        tx.appendTo(b);
-        long t0 = System.nanoTime();
-        try {
-            nft.run(b.toString());
-        } catch (NftablesException e) {
-            written = false;
-            throw e;
-        }
+        flush(); // the model's pending changes are all in the whole write below
         boolean first = !written;
+        written = false;
+        try {
+            nft.run(wanted.declarations() + wanted.chainRules());
+        } catch (NftablesException e) {
+            // The table exists in a shape this version does not declare (another version's sets):
+            // only a new table fixes that. The one transaction replaces it, elements follow at once.
+            log.atWarn().addKeyValue("error", e.getMessage()).log("nftables table of another shape; replacing it whole");
+            nft.run("table " + TABLE + " {}\ndelete table " + TABLE + "\n" + wanted.declarations() + wanted.chainRules());
+        }
+        Transaction all = allElements(true);
+        nft.elements(all);
         ruleset = wanted;
         written = true;
-        log.atDebug().addKeyValue("elements", tx.size()).addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000)
+        log.atDebug().addKeyValue("elements", all.size()).addKeyValue("ms", (System.nanoTime() - t0) / 1_000_000)
                 .log("nftables table written");
         if (first && legacyPresent()) {
             // The table enforces the same policy now; the old chains can go without a gap.
             int chains = legacy.removeAll();
             log.atInfo().addKeyValue("chains", chains).log("removed the iptables chains of an earlier silk after moving to nftables");
         }
+    }
+
+    /** Every element the model holds, optionally emptying each set first. */
+    private Transaction allElements(boolean emptyFirst) {
+        Transaction all = new Transaction(TABLE);
+        if (emptyFirst) {
+            for (String set : Ruleset.SETS) {
+                all.flush(set, set.equals(Ruleset.CONTAINER_TAG));
+            }
+        }
+        containerTag.forEach((ip, tag) -> all.add(Ruleset.CONTAINER_TAG, ip + " : " + tag));
+        c2cPort.addAll(all);
+        c2cRange.addAll(all);
+        egressSet.addAll(all);
+        egressIcmp.addAll(all);
+        return all;
     }
 
     private void resetModel() {
@@ -271,7 +287,7 @@ public final class NftablesBackend implements PolicyBackend {
             return;
         }
         long t0 = System.nanoTime();
-        nft.run(tx.script());
+        nft.elements(tx);
         log.atDebug().addKeyValue("what", what).addKeyValue("elements", tx.size())
                 .addKeyValue("us", (System.nanoTime() - t0) / 1_000).log("nftables elements changed");
     }
@@ -474,7 +490,7 @@ public final class NftablesBackend implements PolicyBackend {
     }
 
     static String hex(int tag) {
-        return String.format(Locale.ROOT, "0x%x", tag);
+        return "0x" + Integer.toHexString(tag);
     }
 
     private static String address(long ip) {

@@ -32,6 +32,7 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
     static final String C2C_RANGE = "c2c_range";
     static final String EGRESS = "egress";
     static final String EGRESS_ICMP = "egress_icmp";
+    static final String[] SETS = {CONTAINER_TAG, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP};
     static final String[] CHAINS = {"prerouting", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
 
     /** The table's sets and chains as one nft {@code table} block; chain bodies follow in {@link #chainRules}. */

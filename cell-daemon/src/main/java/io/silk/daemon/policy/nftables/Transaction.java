@@ -6,48 +6,73 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The element changes of one nft transaction, grouped by set: every removal first, then every
- * addition, so an element replaced by an overlapping one (a merged port range, a container's new
- * tag) changes within the one atomic commit and allowed traffic sees no gap.
+ * The element changes of one nft transaction, grouped by set: sets emptied first, then every
+ * removal, then every addition, so an element replaced by an overlapping one (a merged port range,
+ * a container's new tag) changes within the one atomic commit and allowed traffic sees no gap.
+ * Elements are spelled as nft spells them; {@link SetLayout} encodes them for netlink.
  */
-final class Transaction {
+public final class Transaction {
 
     private final String table;
+    private final List<String> flushes = new ArrayList<>();
+    private final java.util.Set<String> maps = new java.util.HashSet<>();
     private final Map<String, List<String>> deletes = new LinkedHashMap<>();
     private final Map<String, List<String>> adds = new LinkedHashMap<>();
 
-    Transaction(String table) {
+    public Transaction(String table) {
         this.table = table;
     }
 
-    void add(String set, String element) {
+    /** Empties the set first (a whole write of the elements); {@code map}: it is a map (nft spells its flush so). */
+    public void flush(String set, boolean map) {
+        flushes.add(set);
+        if (map) {
+            maps.add(set);
+        }
+    }
+
+    public void add(String set, String element) {
         adds.computeIfAbsent(set, s -> new ArrayList<>()).add(element);
     }
 
     /** For a map, the element is the key only. */
-    void delete(String set, String element) {
+    public void delete(String set, String element) {
         deletes.computeIfAbsent(set, s -> new ArrayList<>()).add(element);
     }
 
-    boolean isEmpty() {
-        return deletes.isEmpty() && adds.isEmpty();
+    public boolean isEmpty() {
+        return flushes.isEmpty() && deletes.isEmpty() && adds.isEmpty();
     }
 
-    int size() {
+    public String table() {
+        return table;
+    }
+
+    public List<String> flushes() {
+        return flushes;
+    }
+
+    /** Removals by set, in order. */
+    public Map<String, List<String>> deletes() {
+        return deletes;
+    }
+
+    /** Additions by set, in order. */
+    public Map<String, List<String>> adds() {
+        return adds;
+    }
+
+    public int size() {
         return deletes.values().stream().mapToInt(List::size).sum() + adds.values().stream().mapToInt(List::size).sum();
     }
 
     /** nft's script; one element a line, so nft's error points at a short line. */
-    String script() {
+    public String script() {
         StringBuilder b = new StringBuilder();
+        flushes.forEach(set -> b.append(maps.contains(set) ? "flush map " : "flush set ").append(table).append(' ').append(set).append('\n'));
         append(b, "delete", deletes);
         append(b, "add", adds);
         return b.toString();
-    }
-
-    void appendTo(StringBuilder b) {
-        append(b, "delete", deletes);
-        append(b, "add", adds);
     }
 
     private void append(StringBuilder b, String verb, Map<String, List<String>> bySet) {

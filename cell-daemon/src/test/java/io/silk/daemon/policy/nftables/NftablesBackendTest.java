@@ -29,6 +29,11 @@ class NftablesBackendTest {
         }
 
         @Override
+        public void elements(Transaction tx) {
+            run(tx.script());
+        }
+
+        @Override
         public String json(String command) {
             return "{\"nftables\": []}";
         }
@@ -80,11 +85,13 @@ class NftablesBackendTest {
     }
 
     @Test
-    void theFirstApplyReplacesTheWholeTableInOneTransaction() {
-        String first = nft.last();
-        assertThat(first).startsWith("table inet silk {}\ndelete table inet silk\n")
+    void theFirstApplyWritesTheChainsThenEmptiesAndFillsEverySet() {
+        assertThat(nft.scripts).hasSize(2);
+        assertThat(nft.scripts.get(0)).startsWith("table inet silk {").doesNotContain("delete table")
+                .contains("flush chain inet silk forward\n")
                 .contains("add rule inet silk forward ip daddr 10.255.1.0/24 jump c2c_ingress")
                 .contains("add rule inet silk postrouting ip saddr 10.255.1.0/24 ip daddr != 10.255.0.0/16 masquerade");
+        assertThat(nft.scripts.get(1)).startsWith("flush map inet silk container_tag\nflush set inet silk c2c_port\n");
     }
 
     @Test
@@ -146,15 +153,17 @@ class NftablesBackendTest {
         change(created(c2c(1, 8080, 8080)));
         nft.refuseNext = true;
         change(created(c2c(2, 9090, 9090)));
-        assertThat(nft.last()).startsWith("table inet silk {}\ndelete table inet silk\n")
+        assertThat(nft.last()).startsWith("flush map inet silk container_tag\n")
                 .contains("10.255.1.3 . 0x1 . 6 . 8080", "10.255.1.3 . 0x1 . 6 . 9090");
+        assertThat(nft.scripts.get(nft.scripts.size() - 2)).contains("flush chain inet silk forward");
     }
 
     @Test
     void reconcileWritesEverythingAgainWithoutDeletingTheTable() {
         change(created(c2c(1, 8080, 8080)), created(c2c(2, 9000, 9100)));
         backend.reconcile();
-        assertThat(nft.last()).doesNotContain("delete table").contains("flush chain inet silk forward")
+        assertThat(nft.scripts.get(nft.scripts.size() - 2)).doesNotContain("delete table").contains("flush chain inet silk forward");
+        assertThat(nft.last()).doesNotContain("flush set")
                 .contains("10.255.1.3 . 0x1 . 6 . 8080", "10.255.1.3 . 0x1 . 6 . 9000-9100", "10.255.1.2 : 0x1");
     }
 }
