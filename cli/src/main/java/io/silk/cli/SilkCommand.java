@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
         subcommands = {SilkCommand.Leases.class, SilkCommand.AcquireLease.class, SilkCommand.ReleaseLease.class,
                 SilkCommand.WatchLeases.class, PolicyCommands.Add.class, PolicyCommands.Remove.class,
                 PolicyCommands.ListPolicies.class, PolicyCommands.AddEgress.class, PolicyCommands.RemoveEgress.class,
-                PolicyCommands.ListEgress.class, PolicyCommands.Apply.class})
+                PolicyCommands.ListEgress.class, PolicyCommands.Apply.class, FlowsCommand.class})
 public final class SilkCommand {
 
     public static final int REFUSED = 1;

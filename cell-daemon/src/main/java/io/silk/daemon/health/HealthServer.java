@@ -9,7 +9,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 
-/** /health (200 or 503 with the reason, as JSON) and /metrics (Prometheus) on a loopback port. */
+/** /health (200 or 503 with the reason, as JSON), /metrics (Prometheus) and more (/flows) on a loopback port. */
 public final class HealthServer implements AutoCloseable {
 
     private final HttpServer server;
@@ -26,7 +26,14 @@ public final class HealthServer implements AutoCloseable {
             send(ex, why == null ? 200 : 503, "application/json", body);
         });
         server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", registry.scrape()));
+        // A thread per request: a streaming endpoint (/flows) must not hold up /health.
+        server.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
         server.start();
+    }
+
+    /** Serves {@code path} with {@code handler} too (e.g. /flows). */
+    public void handle(String path, com.sun.net.httpserver.HttpHandler handler) {
+        server.createContext(path, handler);
     }
 
     public int port() {

@@ -3,6 +3,7 @@ package io.silk.daemon.policy.nftables;
 import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.PolicyBackend;
 import io.silk.daemon.policy.PolicyRules;
+import io.silk.daemon.policy.verdict.PolicyDirectory;
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.EgressPolicy;
 import io.silk.proto.v1.PolicyChange;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * {@link #reconcile} writes it again without removing anything, which repairs elements or chains
  * that were removed behind the daemon's back.
  */
-public final class NftablesBackend implements PolicyBackend {
+public final class NftablesBackend implements PolicyBackend, PolicyDirectory {
 
     private static final Logger log = LoggerFactory.getLogger(NftablesBackend.class);
     private static final String TABLE = Ruleset.FAMILY_AND_TABLE;
@@ -49,6 +50,7 @@ public final class NftablesBackend implements PolicyBackend {
     private final Map<String, Map<Long, C2CPolicy>> c2cByDestination = new HashMap<>();
     private final Map<String, Map<Long, EgressPolicy>> egressBySource = new HashMap<>();
     private final Map<String, TagHolders> tags = new HashMap<>();
+    private final Map<Integer, String> appOfTag = new HashMap<>();
     // ...and the elements it puts in the kernel.
     private final Map<String, String> containerTag = new HashMap<>();
     private final Map<String, String> containerTagTouched = new HashMap<>();
@@ -184,14 +186,23 @@ public final class NftablesBackend implements PolicyBackend {
         return removed;
     }
 
-    /** Container address → app, for naming the two ends of a verdict. */
+    @Override
     public synchronized Optional<String> appOf(String containerIp) {
         return Optional.ofNullable(appOfContainer.get(containerIp));
     }
 
-    /** The app whose containers carry this tag, when a policy on this cell names it. */
+    @Override
     public synchronized Optional<String> appOfTag(long tag) {
-        return tags.entrySet().stream().filter(e -> e.getValue().tag() == tag).map(Map.Entry::getKey).findFirst();
+        return Optional.ofNullable(appOfTag.get((int) tag));
+    }
+
+    @Override
+    public synchronized List<String> allowed(String sourceApp, String destinationApp) {
+        return c2cByDestination.getOrDefault(destinationApp, Map.of()).values().stream()
+                .filter(p -> p.getSourceId().equals(sourceApp))
+                .map(p -> p.getProtocol() + "/" + (p.getStartPort() == p.getEndPort() ? "" + p.getStartPort()
+                        : p.getStartPort() + "-" + p.getEndPort()))
+                .sorted().distinct().toList();
     }
 
     /** Elements per set, as written to the kernel. */
@@ -273,6 +284,7 @@ public final class NftablesBackend implements PolicyBackend {
         c2cByDestination.clear();
         egressBySource.clear();
         tags.clear();
+        appOfTag.clear();
         containerTag.clear();
         containerTagTouched.clear();
         c2cPort.clear();
@@ -427,6 +439,7 @@ public final class NftablesBackend implements PolicyBackend {
     private void holdTag(String app, int tag) {
         TagHolders t = tags.get(app);
         tags.put(app, new TagHolders(tag, t == null ? 1 : t.count() + 1));
+        appOfTag.put(tag, app);
         if (t == null || t.tag() != tag) {
             containersOfApp.getOrDefault(app, Set.of()).forEach(ip -> setTag(ip, hex(tag)));
         }
@@ -442,6 +455,7 @@ public final class NftablesBackend implements PolicyBackend {
             return;
         }
         tags.remove(app);
+        appOfTag.remove(t.tag(), app);
         containersOfApp.getOrDefault(app, Set.of()).forEach(ip -> setTag(ip, null));
     }
 
