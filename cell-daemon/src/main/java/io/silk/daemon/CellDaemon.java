@@ -15,9 +15,14 @@ import io.silk.daemon.lease.LeaseWatcher;
 import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.IptablesBackend;
 import io.silk.daemon.policy.PolicyBackend;
-import io.silk.daemon.policy.nftables.LibNftables;
+import io.silk.daemon.policy.nftables.KernelNftables;
 import io.silk.daemon.policy.nftables.NftablesBackend;
 import io.silk.daemon.policy.nftables.Ruleset;
+import io.silk.daemon.policy.verdict.AllowedTraffic;
+import io.silk.daemon.policy.verdict.FlowsEndpoint;
+import io.silk.daemon.policy.verdict.VerdictLog;
+import io.silk.netlink.NflogPacket;
+import io.silk.netlink.NflogSocket;
 import io.silk.daemon.policy.PolicyWatcher;
 import io.silk.daemon.state.CellState;
 import io.silk.daemon.vtep.KernelOverlay;
@@ -91,7 +96,8 @@ public final class CellDaemon {
             DaemonConfig cfg = DaemonConfig.load(config);
             try (GrpcController controller = GrpcController.connect(cfg); Netlink netlink = Netlink.open()) {
                 Teardown.Report r = new Teardown(cfg, controller, new KernelOverlay(netlink, cfg.vtepName()),
-                        policyBackend(cfg), new AddressBook(cfg.stateDir()), new ContainerLink(netlink)).run(force);
+                        policyBackend(cfg, cfg.policyBackend() == DaemonConfig.PolicyBackendKind.NFTABLES ? KernelNftables.open() : null),
+                        new AddressBook(cfg.stateDir()), new ContainerLink(netlink)).run(force);
                 System.out.println("cell " + cfg.underlayIp() + " retired: lease " + (r.released() ? "released" : "not held")
                         + ", vtep " + (r.vtepRemoved() ? "removed" : "absent") + ", " + r.chainsRemoved() + " policy chains and "
                         + r.containersDetached() + " container attachments removed");
@@ -113,7 +119,9 @@ public final class CellDaemon {
         cell.containers(addresses.all());
         LeaseKeeper keeper = new LeaseKeeper(cfg, controller, overlay, cell);
         LeaseWatcher watcher = new LeaseWatcher(controller, cell, overlay);
-        PolicyBackend backend = cfg.enforcePolicy() ? policyBackend(cfg) : null;
+        KernelNftables nft = cfg.enforcePolicy() && cfg.policyBackend() == DaemonConfig.PolicyBackendKind.NFTABLES
+                ? KernelNftables.open() : null;
+        PolicyBackend backend = cfg.enforcePolicy() ? policyBackend(cfg, nft) : null;
         PolicyWatcher policies = new PolicyWatcher(controller, cell, backend, cfg.logDenied());
 
         Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
@@ -142,8 +150,26 @@ public final class CellDaemon {
         Thread policyWatching = cfg.enforcePolicy()
                 ? Thread.ofPlatform().name("policy-watch").daemon().start(policies::watchLoop)
                 : Thread.ofPlatform().unstarted(() -> {});
+        // Verdicts: the nftables table logs to NFLOG; the daemon names, counts and serves them.
+        VerdictLog verdicts = null;
+        NflogSocket nflog = null;
+        if (backend instanceof NftablesBackend nftables && (cfg.logDenied() || cfg.logAccepted())) {
+            verdicts = new VerdictLog(nftables, metrics, VERDICT_LINES_PER_SECOND, java.time.Clock.systemUTC());
+            nflog = NflogSocket.open(cfg.nflogGroup());
+            health.handle("/flows", new FlowsEndpoint(verdicts));
+            VerdictLog v = verdicts;
+            NflogSocket reading = nflog;
+            Thread.ofPlatform().name("verdicts").daemon().start(() -> readVerdicts(reading, v));
+        }
+        NflogSocket nflogToClose = nflog;
+        if (backend instanceof NftablesBackend nftables && !cfg.countersInterval().isZero()) {
+            AllowedTraffic allowed = new AllowedTraffic(nft, nftables, metrics);
+            Thread.ofPlatform().name("policy-counters").daemon().start(() -> everyInterval(cfg.countersInterval(), allowed::read,
+                    "reading the policy counters"));
+        }
         Thread reconciling = cfg.enforcePolicy()
-                ? Thread.ofPlatform().name("policy-reconcile").daemon().start(() -> reconcileLoop(policies, cfg.reconcileInterval()))
+                ? Thread.ofPlatform().name("policy-reconcile").daemon().start(() -> everyInterval(cfg.reconcileInterval(),
+                        policies::reconcile, "policy reconcile"))
                 : Thread.ofPlatform().unstarted(() -> {});
         log.atInfo().addKeyValue("underlay_ip", cfg.underlayIp()).addKeyValue("cni_socket", cfg.cniSocket())
                 .addKeyValue("health", "http://" + cfg.healthAddress() + "/health").log("cell daemon running");
@@ -161,6 +187,9 @@ public final class CellDaemon {
                 // Going anyway.
             }
             health.close();
+            if (nflogToClose != null) {
+                nflogToClose.close();
+            }
             cell.close();
             controller.close();
             stop.countDown();
@@ -169,9 +198,9 @@ public final class CellDaemon {
     }
 
     /** The configured policy backend; nftables also removes the iptables chains of an earlier version once in place. */
-    static PolicyBackend policyBackend(DaemonConfig cfg) {
+    static PolicyBackend policyBackend(DaemonConfig cfg, KernelNftables nft) {
         return switch (cfg.policyBackend()) {
-            case NFTABLES -> new NftablesBackend(LibNftables.open(), new Iptables(),
+            case NFTABLES -> new NftablesBackend(nft, new Iptables(),
                     new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE));
             case IPTABLES -> new IptablesBackend(new Iptables());
         };
@@ -180,15 +209,33 @@ public final class CellDaemon {
     /** Denied packets the kernel hands to NFLOG per second at most (the daemon's log lines are rate-limited again). */
     static final int DENIED_LOG_RATE = 1000;
 
-    private static void reconcileLoop(PolicyWatcher policies, Duration interval) {
+    /** Verdict log lines a second at most; the rest are counted and said on the next line. */
+    static final int VERDICT_LINES_PER_SECOND = 10;
+
+    private static void readVerdicts(NflogSocket socket, VerdictLog verdicts) {
+        while (true) {
+            try {
+                for (NflogPacket p : socket.receive()) {
+                    verdicts.record(p);
+                }
+            } catch (RuntimeException e) {
+                if (socket.isClosed()) {
+                    return;
+                }
+                log.atWarn().addKeyValue("error", e.getMessage()).log("reading policy verdicts from NFLOG failed; going on");
+            }
+        }
+    }
+
+    private static void everyInterval(Duration interval, Runnable task, String what) {
         while (!Thread.currentThread().isInterrupted()) {
             try {
                 Thread.sleep(interval);
-                policies.reconcile();
+                task.run();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
-                log.atWarn().addKeyValue("error", e.getMessage()).log("policy reconcile failed; next try in one interval");
+                log.atWarn().addKeyValue("error", e.getMessage()).log(what + " failed; next try in one interval");
             }
         }
     }

@@ -16,8 +16,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Network policy end to end: the CLI writes through the policy server, the controller streams to
- * the cells, the daemons program iptables, and the kernel decides. Cell A hosts a1 (app-a) and
- * a2 (app-b); cell B hosts b1 (app-b); an outside host sits on the underlay.
+ * the cells, the daemons program the kernel (nftables here, iptables in
+ * {@link PolicyEndToEndIptablesTest}, which runs every test below again), and the kernel decides.
+ * Cell A hosts a1 (app-a) and a2 (app-b); cell B hosts b1 (app-b); an outside host sits on the
+ * underlay.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @ExtendWith(LabExtension.class)
@@ -38,7 +40,14 @@ class PolicyEndToEndTest {
     static String ipA2;
     static String ipB1;
     static String cellA;
+    static String cellB;
     static Process daemonA;
+    /** The daemons' policy backend: the class under test says which. */
+    static String backend;
+
+    static String backendOf(Class<?> testClass) {
+        return testClass == PolicyEndToEndIptablesTest.class ? "iptables" : "nftables";
+    }
 
     static String attach(String cellNs, String cellIp, String container, String app) {
         JsonNode r = new CniRuntime(silk.cniBin(), cellNs).add(new CniRuntime.Network("silk", "1.0.0",
@@ -59,18 +68,19 @@ class PolicyEndToEndTest {
     }
 
     @BeforeAll
-    static void upTheLab(Lab made) throws Exception {
+    static void upTheLab(Lab made, org.junit.jupiter.api.TestInfo info) throws Exception {
         lab = made;
+        backend = backendOf(info.getTestClass().orElseThrow());
         ctl = lab.host("ctl", Silk.CONTROLLER_IP);
         cellA = lab.host("cella", A);
-        String cellB = lab.host("cellb", B);
+        cellB = lab.host("cellb", B);
         ext = lab.host("ext", OUTSIDE);
         silk = new Silk(lab, A, B);
         silk.controller(ctl, 7443, 9464, "controller", "--silk.controller.embedded-database.port=15432");
         silk.policyServer(ctl, 15432);
-        Process da = silk.daemon(cellA, A, "policy.enforce=true");
+        Process da = silk.daemon(cellA, A, "policy.enforce=true", "policy.backend=" + backend, "policy.log-denied=true");
         daemonA = da;
-        Process db = silk.daemon(cellB, B, "policy.enforce=true");
+        Process db = silk.daemon(cellB, B, "policy.enforce=true", "policy.backend=" + backend, "policy.log-denied=true");
         silk.awaitHealthy(cellA, da, A);
         silk.awaitHealthy(cellB, db, B);
         // Routes to each other and the policy snapshot first: the tests then change policies and
@@ -136,7 +146,7 @@ class PolicyEndToEndTest {
     void aRestartedDaemonKeepsAndRebuildsTheRules() throws Exception {
         lab.stop(daemonA, true);
         assertThat(tcp(a1, ipA2, 8080)).as("rules stay in the kernel while the daemon is down").isTrue();
-        daemonA = silk.daemon(cellA, A, "policy.enforce=true");
+        daemonA = silk.daemon(cellA, A, "policy.enforce=true", "policy.backend=" + backend, "policy.log-denied=true");
         silk.awaitHealthy(cellA, daemonA, A);
         silk.awaitWatching(cellA, A, true);
         assertThat(tcp(a1, ipA2, 8080)).as("allowed after the restart").isTrue();
@@ -162,5 +172,24 @@ class PolicyEndToEndTest {
         String seen = Files.readString(lab.work().resolve("outside.log"));
         assertThat(seen).contains("Connection received on " + A + " ").doesNotContain(ipA1);
         assertThat(lab.in(a2, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok()).as("app-b has no egress").isFalse();
+    }
+
+    @Test
+    @Order(7)
+    void aDeniedPacketIsLoggedNamingBothAppsCountedAndShownBySilkFlows() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(backend.equals("nftables"), "verdicts are read from nftables' NFLOG");
+        assertThat(tcp(a1, ipB1, 8081)).isFalse();
+        String line = "denied app=app-a(" + ipA1 + ") -> app=app-b(" + ipB1 + ") tcp/8081: no policy allows it";
+        lab.awaitLog("daemon-" + B, line);
+        String metrics = lab.in(cellB, "curl", "-sS", "http://127.0.0.1:9465/metrics").output();
+        assertThat(metrics).containsPattern("silk_policy_verdict_packets_total\\{destination_app=\"app-b\",direction=\"ingress\","
+                + "source_app=\"app-a\",verdict=\"denied\"} [1-9]");
+        var flows = lab.in(cellB, Lab.JAVA, "-jar", Lab.ROOT.resolve("cli/target/silk.jar").toString(), "flows",
+                "--cell", "127.0.0.1:9465", "--denied");
+        assertThat(flows.output()).as(flows.output()).contains("DENIED", "app=app-a(" + ipA1 + ") -> app=app-b(" + ipB1 + ")",
+                "tcp/8081", "no policy allows it");
+        // Egress without a policy: named on the source's cell.
+        assertThat(lab.in(a2, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok()).isFalse();
+        lab.awaitLog("daemon-" + A, "denied app=app-b(" + ipA2 + ") -> " + OUTSIDE + " tcp/9999: no egress policy allows it");
     }
 }

@@ -96,4 +96,53 @@ final class Libc {
     static Result setns(int fd, int nstype) {
         return call(SETNS, fd, nstype);
     }
+
+    // ---- socket options and non-blocking receive (NfTablesSocket) ----------------------------
+
+    private static final MethodHandle SETSOCKOPT = handle("setsockopt",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+
+    static Result setsockopt(int fd, int level, int name, MemorySegment value, int len) {
+        return call(SETSOCKOPT, fd, level, name, value, len);
+    }
+
+    /** setsockopt with an int value. */
+    static Result setsockoptInt(int fd, int level, int name, int value) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            v.set(ValueLayout.JAVA_INT, 0, value);
+            return call(SETSOCKOPT, fd, level, name, v, 4);
+        }
+    }
+
+    /** recv with flags (e.g. MSG_DONTWAIT = 0x40). */
+    static Result recv(int fd, MemorySegment buf, long len, int flags) {
+        return call(RECV, fd, buf, len, flags);
+    }
+
+    // ---- waiting on descriptors (NflogSocket) ------------------------------------------------
+
+    static final int POLLIN = 0x1;
+    static final int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
+
+    private static final MethodHandle POLL = handle("poll",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle EVENTFD = handle("eventfd",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle WRITE = handle("write",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+
+    /** poll(2) on an array of struct pollfd {int fd; short events; short revents;}; timeout in ms, -1 forever. */
+    static Result poll(MemorySegment fds, int count, int timeoutMillis) {
+        return call(POLL, fds, (long) count, timeoutMillis);
+    }
+
+    static Result eventfd(int initial, int flags) {
+        return call(EVENTFD, initial, flags);
+    }
+
+    static Result write(int fd, MemorySegment buf, long len) {
+        return call(WRITE, fd, buf, len);
+    }
 }

@@ -33,6 +33,7 @@ import java.util.Properties;
  * @param logAccepted         also log new connections a C2C policy lets in (cf's C2C logging)
  * @param nflogGroup          the NFLOG group verdicts are logged to and the daemon reads (nftables backend)
  * @param reconcileInterval   how often the whole policy table is written again to repair drift
+ * @param countersInterval    how often the kernel's per-policy counters are read into metrics (0: never)
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -54,7 +55,8 @@ public record DaemonConfig(
         PolicyBackendKind policyBackend,
         boolean logAccepted,
         int nflogGroup,
-        Duration reconcileInterval) {
+        Duration reconcileInterval,
+        Duration countersInterval) {
 
     /** Where the policy is enforced. */
     public enum PolicyBackendKind { NFTABLES, IPTABLES }
@@ -112,7 +114,8 @@ public record DaemonConfig(
                 },
                 get.bool("policy.log-accepted", false),
                 get.integer("policy.nflog-group", 81, 1, 65535),
-                get.duration("policy.reconcile-interval", "10m"));
+                get.duration("policy.reconcile-interval", "10m"),
+                get.duration("policy.counters-interval", "30s"));
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {
@@ -185,6 +188,9 @@ public record DaemonConfig(
     /** "500ms", "30s", "5m", "168h". */
     public static Duration parseDuration(String text) {
         String t = text.trim();
+        if (t.equals("0")) {
+            return Duration.ZERO;
+        }
         if (t.endsWith("ms")) {
             return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
         }

@@ -1,7 +1,7 @@
 package io.silk.daemon.policy;
 
 import io.silk.daemon.cni.ContainerLink;
-import io.silk.daemon.policy.nftables.LibNftables;
+import io.silk.daemon.policy.nftables.KernelNftables;
 import io.silk.daemon.policy.nftables.NftablesBackend;
 import io.silk.daemon.policy.nftables.Ruleset;
 import io.silk.netlink.Netlink;
@@ -79,7 +79,7 @@ final class KernelCell implements AutoCloseable {
     }
 
     NftablesBackend nftables(Ruleset.Logging logging) {
-        LibNftables nft = LibNftables.openIn(netns(cell));
+        KernelNftables nft = KernelNftables.openIn(netns(cell));
         closing.add(nft);
         return new NftablesBackend(nft, iptables(), logging);
     }

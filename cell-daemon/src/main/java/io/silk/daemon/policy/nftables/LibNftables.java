@@ -17,15 +17,16 @@ import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 
 /**
- * nftables through Debian's {@code libnftables.so.1} (the library behind the {@code nft} command),
- * called in process through the FFM API. In process because a change must reach the kernel in a
+ * nft's language through Debian's {@code libnftables.so.1} (the library behind the {@code nft}
+ * command), called in process through the FFM API: the table's chains and sets ({@link KernelNftables}
+ * writes elements through netlink). In process because a change must reach the kernel in a
  * few milliseconds: spawning {@code nft} costs more than that (and closing its netlink socket
  * alone takes ~15 ms), while a call here costs what the kernel's transaction costs.
  *
  * <p>One nft context serves one network namespace, the one its thread is in; every call runs on
  * that one thread (libnftables contexts are not thread-safe).
  */
-public final class LibNftables implements Nftables {
+public final class LibNftables implements AutoCloseable {
 
     private static final int OUTPUT_JSON = 1 << 4;
     private static final int MAX_ERROR_LINES = 4;
@@ -115,7 +116,7 @@ public final class LibNftables implements Nftables {
         return h;
     }
 
-    @Override
+    /** Runs the script as one transaction; throws {@link NftablesException} with nft's message. */
     public void run(String script) {
         call(() -> {
             execute(script, 0);
@@ -123,13 +124,7 @@ public final class LibNftables implements Nftables {
         });
     }
 
-    /** Elements as nft text: what a cell without the netlink path uses, and a reference for it. */
-    @Override
-    public void elements(Transaction tx) {
-        run(tx.script());
-    }
-
-    @Override
+    /** Runs a read-only command and returns nft's JSON output. */
     public String json(String command) {
         return call(() -> execute(command, OUTPUT_JSON));
     }

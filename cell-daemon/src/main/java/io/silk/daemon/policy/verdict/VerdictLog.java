@@ -25,6 +25,8 @@ public final class VerdictLog {
 
     private static final Logger log = LoggerFactory.getLogger("io.silk.daemon.policy.verdicts");
     static final int RECENT = 256;
+    static final String PACKETS = "Packets the policy decided on, per app pair";
+    static final String BYTES = "Bytes of the packets the policy decided on, per app pair";
 
     private final PolicyDirectory directory;
     private final MeterRegistry metrics;
@@ -88,15 +90,22 @@ public final class VerdictLog {
         }
         Verdict v = new Verdict(Instant.now(clock), kind, sourceApp, src, destinationApp, dst, protocol, port, icmpType,
                 p.length(), reason);
-        Counter[] c = counters.computeIfAbsent(List.of(kind.word, kind.direction(), sourceApp, destinationApp), k -> new Counter[] {
-                Counter.builder("silk.policy.verdict.packets").description("Packets the policy decided on, per app pair (denied: all; allowed: new connections when logged)")
-                        .tags("verdict", k.get(0), "direction", k.get(1), "source_app", k.get(2), "destination_app", k.get(3)).register(metrics),
-                Counter.builder("silk.policy.verdict.bytes").baseUnit("bytes").description("Bytes of those packets")
-                        .tags("verdict", k.get(0), "direction", k.get(1), "source_app", k.get(2), "destination_app", k.get(3)).register(metrics)});
-        c[0].increment();
-        c[1].increment(p.length());
+        if (kind.denied()) {
+            count(kind, sourceApp, destinationApp, p.length());
+        }
         publish(v);
         return v;
+    }
+
+    /** Denied packets only: what a policy let in is counted from the kernel's counters ({@link AllowedTraffic}). */
+    private void count(Verdict.Kind kind, String sourceApp, String destinationApp, int bytes) {
+        Counter[] c = counters.computeIfAbsent(List.of(kind.word, kind.direction(), sourceApp, destinationApp), k -> new Counter[] {
+                Counter.builder("silk.policy.verdict.packets").description(PACKETS)
+                        .tags("verdict", k.get(0), "direction", k.get(1), "source_app", k.get(2), "destination_app", k.get(3)).register(metrics),
+                Counter.builder("silk.policy.verdict.bytes").baseUnit("bytes").description(BYTES)
+                        .tags("verdict", k.get(0), "direction", k.get(1), "source_app", k.get(2), "destination_app", k.get(3)).register(metrics)});
+        c[0].increment();
+        c[1].increment(bytes);
     }
 
     private void publish(Verdict v) {
