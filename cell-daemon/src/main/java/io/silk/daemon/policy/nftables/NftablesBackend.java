@@ -3,6 +3,7 @@ package io.silk.daemon.policy.nftables;
 import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.PolicyBackend;
 import io.silk.daemon.policy.PolicyRules;
+import io.silk.daemon.policy.verdict.AllowedTraffic;
 import io.silk.daemon.policy.verdict.PolicyDirectory;
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.EgressPolicy;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * {@link #reconcile} writes it again without removing anything, which repairs elements or chains
  * that were removed behind the daemon's back.
  */
-public final class NftablesBackend implements PolicyBackend, PolicyDirectory {
+public final class NftablesBackend implements PolicyBackend, PolicyDirectory, AllowedTraffic.Writes {
 
     private static final Logger log = LoggerFactory.getLogger(NftablesBackend.class);
     private static final String TABLE = Ruleset.FAMILY_AND_TABLE;
@@ -60,6 +61,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory {
             List.of(NftablesBackend::address, Long::toString, Long::toString));
     private final IntervalSet egressIcmp = new IntervalSet(Ruleset.EGRESS_ICMP,
             List.of(NftablesBackend::address, Long::toString, Long::toString));
+    private final java.util.concurrent.atomic.AtomicLong wholeWrites = new java.util.concurrent.atomic.AtomicLong();
     /** True once this process wrote the whole table; until then every apply writes it whole. */
     private boolean written;
 
@@ -186,6 +188,12 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory {
         return removed;
     }
 
+    /** Not synchronized: read while a write is under way. */
+    @Override
+    public long wholeWrites() {
+        return wholeWrites.get();
+    }
+
     @Override
     public synchronized Optional<String> appOf(String containerIp) {
         return Optional.ofNullable(appOfContainer.get(containerIp));
@@ -248,6 +256,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory {
             nft.run("table " + TABLE + " {}\ndelete table " + TABLE + "\n" + wanted.declarations() + wanted.chainRules());
         }
         Transaction all = allElements(true);
+        wholeWrites.incrementAndGet();
         nft.elements(all);
         ruleset = wanted;
         written = true;

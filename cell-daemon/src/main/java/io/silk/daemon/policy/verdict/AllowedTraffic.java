@@ -16,28 +16,41 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * Packets and bytes the C2C policies let in, per app pair, from the kernel's per-element counters
  * of {@code c2c_port} and {@code c2c_range}. Read on an interval in the background (a listing of
  * the sets, never on a change's path); an element's counter that went down was written anew (the
- * daemon's whole write empties the sets), so its new value counts from zero.
+ * daemon's whole write empties the sets, which {@link Writes} tells), so after one the new values
+ * count from zero. What passed between the last read and a whole write is not counted.
  */
 public final class AllowedTraffic {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SETS = List.of("c2c_port", "c2c_range");
 
+    /** How many times the sets were emptied and written anew, so far. */
+    public interface Writes {
+        long wholeWrites();
+    }
+
     private final Nftables nft;
     private final PolicyDirectory directory;
+    private final Writes writes;
+    private long writesSeen = -1;
     private final MeterRegistry metrics;
     /** Per element (its key as listed): the last packets and bytes seen. */
     private final Map<String, long[]> lastSeen = new HashMap<>();
     private final Map<List<String>, AtomicLongArray> totals = new ConcurrentHashMap<>();
 
-    public AllowedTraffic(Nftables nft, PolicyDirectory directory, MeterRegistry metrics) {
+    public <T extends PolicyDirectory & Writes> AllowedTraffic(Nftables nft, T backend, MeterRegistry metrics) {
         this.nft = nft;
-        this.directory = directory;
+        this.directory = backend;
+        this.writes = backend;
         this.metrics = metrics;
     }
 
     /** Reads the counters once and adds what grew to the app pairs' totals. */
     public synchronized void read() {
+        long generation = writes.wholeWrites();
+        if (generation != writesSeen) {
+            lastSeen.clear(); // every element was written anew: its counter started from zero
+        }
         Map<String, long[]> seen = new HashMap<>();
         for (String set : SETS) {
             JsonNode root;
@@ -74,6 +87,8 @@ public final class AllowedTraffic {
         }
         lastSeen.clear();
         lastSeen.putAll(seen);
+        // Written anew while reading: what was read may be either side of it; start over next time.
+        writesSeen = writes.wholeWrites() == generation ? generation : -1;
     }
 
     private AtomicLongArray register(List<String> pair) {
