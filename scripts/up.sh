@@ -18,7 +18,7 @@ root=$(pwd)
 if [ "$(id -u)" != 0 ]; then
   echo "./dev up makes network namespaces and needs root (sudo ./dev up)." >&2; exit 1
 fi
-# The tools it runs (ip, bridge, nc, curl, openssl, iptables, the reference CNI plugins) were
+# The tools it runs (ip, bridge, nc, curl, openssl, nft and libnftables, the reference CNI plugins) were
 # installed, or found missing, by ./dev before it started this script (ensure_host_packages).
 
 NS=(silk-underlay silk-ctl silk-cell-a silk-cell-b silk-ctr-a silk-ctr-b)
@@ -98,6 +98,7 @@ state.dir=$root/var/cell-$cell/state
 cni.socket=$root/var/cell-$cell/run/cni.sock
 health.address=127.0.0.1:9465
 lease.renew-interval=10s
+policy.log-denied=true
 PROPS
   echo "==> cell daemon in silk-cell-$cell ($ip)"
   ip netns exec "silk-cell-$cell" "$JAVA" --enable-native-access=ALL-UNNAMED -Xmx256m \
@@ -133,6 +134,12 @@ tcp_a_to_b() { ip netns exec silk-ctr-a sh -c "echo hello from a | nc -N -w2 $ip
 for _ in $(seq 1 50); do tcp_a_to_b || break; sleep 0.1; done
 echo "==> without a policy, app-frontend (container a, $ip_a) cannot reach app-backend (container b, $ip_b) on tcp 8080:"
 if tcp_a_to_b; then echo "    unexpectedly connected" >&2; exit 1; else echo "    refused, as it should be"; fi
+echo "==> silk flows on cell b: the verdict, read from the kernel's NFLOG"
+for _ in $(seq 1 20); do
+  flows=$(ip netns exec silk-cell-b "$JAVA" -jar cli/target/silk.jar flows --denied 2>&1 | tail -1)
+  [ -n "$flows" ] && break; sleep 0.1
+done
+echo "    $flows"
 echo "==> silk add-network-policy app-frontend --destination-app app-backend --port 8080"
 silk_cli add-network-policy app-frontend --destination-app app-backend --port 8080
 for _ in $(seq 1 50); do tcp_a_to_b && break; sleep 0.1; done
@@ -143,7 +150,8 @@ cat <<MSG
 Everything is up. Look around (as root):
   ip netns exec silk-ctr-a sh -c 'echo hi | nc -N $ip_b 8080'
   java -jar cli/target/silk.jar --help              (policy commands need --api http://127.0.0.1:4002, run in silk-ctl)
-  ip netns exec silk-cell-b iptables -S silk-forward   # the policy as iptables rules on cell b
+  ip netns exec silk-cell-b nft list table inet silk    # the policy as nftables sets and chains on cell b
+  ip netns exec silk-cell-b java -jar cli/target/silk.jar flows -f   # verdicts on cell b as they happen
   ip netns exec silk-cell-a ip route                     # a route per remote lease, via silk-vtep
   ip netns exec silk-cell-a ip -d link show silk-vtep    # VXLAN, VNI 1, port 4789, GBP
   ip netns exec silk-cell-a bridge fdb show dev silk-vtep

@@ -57,16 +57,16 @@ class PolicyPropagationBenchmark {
                 if (!post.ok()) {
                     throw new AssertionError("create failed: " + post.output());
                 }
-                String needle = "--dport " + port + " ";
-                Lab.await("rule for port " + port, Duration.ofSeconds(10),
-                        () -> lab.in(cell, "iptables", "-S", "silk-in-" + ip).output().contains(needle));
+                String needle = ". tcp . " + port + " counter";
+                Lab.await("element for port " + port, Duration.ofSeconds(10),
+                        () -> lab.in(cell, "nft", "list", "set", "inet", "silk", "c2c_port").output().contains(needle));
                 if (i >= 5) {
                     nanos.add(System.nanoTime() - acked);
                 }
             }
             double[] ms = nanos.stream().mapToDouble(n -> n / 1e6).sorted().toArray();
             report.append(String.format(Locale.ROOT, "policy API 200 -> rule in the destination cell's kernel, %d policies, ms"
-                    + " (polling iptables every ~10 ms):%n%-12s %8s %8s %8s%n%-12s %8.1f %8.1f %8.1f%n", ms.length, "", "p50", "p99",
+                    + " (polling nft every ~10 ms):%n%-12s %8s %8s %8s%n%-12s %8.1f %8.1f %8.1f%n", ms.length, "", "p50", "p99",
                     "mean", "propagation", ms[ms.length / 2], ms[Math.min(ms.length - 1, (int) (ms.length * 0.99))],
                     Arrays.stream(ms).average().orElse(0)));
         }
