@@ -122,7 +122,13 @@ public final class CellDaemon {
         KernelNftables nft = cfg.enforcePolicy() && cfg.policyBackend() == DaemonConfig.PolicyBackendKind.NFTABLES
                 ? KernelNftables.open() : null;
         PolicyBackend backend = cfg.enforcePolicy() ? policyBackend(cfg, nft) : null;
-        PolicyWatcher policies = new PolicyWatcher(controller, cell, backend, cfg.logDenied());
+        PolicyWatcher policies = new PolicyWatcher(controller, cell, backend, cfg.logDenied(), metrics);
+        if (backend instanceof NftablesBackend nftables) {
+            for (String set : nftables.elementCounts().keySet()) {
+                Gauge.builder("silk.policy.elements", nftables, b -> b.elementCounts().get(set))
+                        .description("Elements the daemon holds in a set of its nftables table").tag("set", set).register(metrics);
+            }
+        }
 
         Gauge.builder("silk.daemon.lease.held", keeper, k -> k.lease() == null ? 0 : 1).register(metrics);
         Gauge.builder("silk.daemon.lease.renew.age", keeper,

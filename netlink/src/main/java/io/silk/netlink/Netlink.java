@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A route netlink socket: the thin adapter between silk and the kernel's links, addresses,
@@ -68,26 +67,7 @@ public final class Netlink implements AutoCloseable {
      * thread of the caller ever changes namespace.
      */
     public static Netlink openIn(Path netns) {
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("netns-open").unstarted(() -> {
-            try {
-                enter(netns);
-                result.set(openSocket());
-            } catch (RuntimeException e) {
-                result.set(e);
-            }
-        });
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted opening netlink in " + netns, e);
-        }
-        if (result.get() instanceof RuntimeException e) {
-            throw e;
-        }
-        return new Netlink((Integer) result.get());
+        return new Netlink(NetlinkSockets.inNamespace(netns, "route netlink socket", Netlink::openSocket));
     }
 
     /**
@@ -123,21 +103,7 @@ public final class Netlink implements AutoCloseable {
     }
 
     private static int openSocket() {
-        var s = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
-        if (s.failed()) {
-            throw new NetlinkException("open netlink socket", s.errno());
-        }
-        int fd = (int) s.value();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment addr = a.allocate(12);
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-            var b = Libc.bind(fd, addr, 12);
-            if (b.failed()) {
-                Libc.close(fd);
-                throw new NetlinkException("bind netlink socket", b.errno());
-            }
-        }
-        return fd;
+        return NetlinkSockets.open(Libc.NETLINK_ROUTE, "netlink socket");
     }
 
     // ---- links ------------------------------------------------------------------------------

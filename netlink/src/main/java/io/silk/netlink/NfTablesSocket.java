@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * An nf_tables netlink socket that writes set elements only, straight to the kernel, in one atomic
@@ -109,42 +108,12 @@ public final class NfTablesSocket implements AutoCloseable {
      * namespace, so no thread of the caller ever changes namespace.
      */
     public static NfTablesSocket openIn(Path netns) {
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("netns-open-nft").unstarted(() -> {
-            try {
-                Netlink.enter(netns);
-                result.set(openSocket());
-            } catch (RuntimeException e) {
-                result.set(e);
-            }
-        });
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted opening nf_tables netlink in " + netns, e);
-        }
-        if (result.get() instanceof RuntimeException e) {
-            throw e;
-        }
-        return new NfTablesSocket((Integer) result.get());
+        return new NfTablesSocket(NetlinkSockets.inNamespace(netns, "nf_tables netlink socket", NfTablesSocket::openSocket));
     }
 
     private static int openSocket() {
-        var s = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, NETLINK_NETFILTER);
-        if (s.failed()) {
-            throw new NetlinkException("open nf_tables netlink socket", s.errno());
-        }
-        int fd = (int) s.value();
+        int fd = NetlinkSockets.open(NETLINK_NETFILTER, "nf_tables netlink socket");
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment addr = a.allocate(12);
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-            var b = Libc.bind(fd, addr, 12);
-            if (b.failed()) {
-                Libc.close(fd);
-                throw new NetlinkException("bind nf_tables netlink socket", b.errno());
-            }
             // Errors echo only the failing message's header (not up to 64 KiB of elements) and
             // carry the offset of the failing element. Both exist since Linux 4.12; best effort.
             Libc.setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -94,27 +93,9 @@ public final class NflogSocket implements AutoCloseable {
      */
     public static NflogSocket openIn(Path netns, int group) {
         checkGroup(group);
-        AtomicReference<Object> result = new AtomicReference<>();
-        Thread t = Thread.ofPlatform().name("netns-open-nflog").unstarted(() -> {
-            try {
-                Netlink.enter(netns);
-                result.set(openSocket(group));
-            } catch (RuntimeException e) {
-                result.set(e);
-            }
-        });
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted opening nflog group " + group + " in " + netns, e);
-        }
-        if (result.get() instanceof RuntimeException e) {
-            throw e;
-        }
+        int fd = NetlinkSockets.inNamespace(netns, "nflog group " + group, () -> openSocket(group));
         // The socket belongs to the namespace it was made in; configuring it needs no thread there.
-        return configure(group, (Integer) result.get());
+        return configure(group, fd);
     }
 
     private static void checkGroup(int group) {
@@ -124,21 +105,7 @@ public final class NflogSocket implements AutoCloseable {
     }
 
     private static int openSocket(int group) {
-        var s = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, NETLINK_NETFILTER);
-        if (s.failed()) {
-            throw new NetlinkException("open netfilter netlink socket for nflog group " + group, s.errno());
-        }
-        int fd = (int) s.value();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment addr = a.allocate(12); // sockaddr_nl, pid 0: the kernel picks
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-            var b = Libc.bind(fd, addr, 12);
-            if (b.failed()) {
-                Libc.close(fd);
-                throw new NetlinkException("bind netfilter netlink socket for nflog group " + group, b.errno());
-            }
-        }
-        return fd;
+        return NetlinkSockets.open(NETLINK_NETFILTER, "netfilter netlink socket for nflog group " + group);
     }
 
     private static NflogSocket configure(int group, int fd) {

@@ -34,6 +34,8 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     private final PolicyBackend backend;
     private final boolean logDenied;
     private final ResumableWatch<PolicyWatchResponse> watch;
+    private final io.micrometer.core.instrument.Timer applyTimer;
+    private final io.micrometer.core.instrument.Timer changeTimer;
 
     // Guarded by this.
     private final Map<Long, C2CPolicy> c2c = new LinkedHashMap<>();
@@ -48,6 +50,18 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     private boolean appliedOnce;
 
     public PolicyWatcher(Controller controller, CellState cell, PolicyBackend backend, boolean logDenied) {
+        this(controller, cell, backend, logDenied, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
+
+    /** With {@code silk_policy_apply_seconds{kind="whole"|"changes"}}: how long the backend took. */
+    public PolicyWatcher(Controller controller, CellState cell, PolicyBackend backend, boolean logDenied,
+            io.micrometer.core.instrument.MeterRegistry metrics) {
+        this.applyTimer = io.micrometer.core.instrument.Timer.builder("silk.policy.apply")
+                .description("Time the policy backend took to enforce a whole set of inputs or a batch of policy changes")
+                .tag("kind", "whole").publishPercentileHistogram().register(metrics);
+        this.changeTimer = io.micrometer.core.instrument.Timer.builder("silk.policy.apply")
+                .description("Time the policy backend took to enforce a whole set of inputs or a batch of policy changes")
+                .tag("kind", "changes").publishPercentileHistogram().register(metrics);
         this.controller = controller;
         this.cell = cell;
         this.backend = backend;
@@ -176,6 +190,7 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
         }
         long t0 = System.nanoTime();
         backend.change(changes, () -> inputs(cell.current()));
+        changeTimer.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         // What the kernel has is now lastApplied plus the changes: the next render applies afresh.
         lastApplied = null;
         log.atDebug().addKeyValue("changes", changes.size()).addKeyValue("us", (System.nanoTime() - t0) / 1_000)
@@ -207,6 +222,7 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
         }
         long t0 = System.nanoTime();
         backend.apply(inputs);
+        applyTimer.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         lastApplied = inputs;
         appliedOnce = true;
         log.atDebug().addKeyValue("c2c", c2c.size()).addKeyValue("egress", egress.size())

@@ -1,5 +1,6 @@
 package io.silk.daemon.policy;
 
+import io.silk.daemon.Namespaces;
 import io.silk.daemon.cni.ContainerLink;
 import io.silk.daemon.policy.nftables.KernelNftables;
 import io.silk.daemon.policy.nftables.NftablesBackend;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A cell for the enforcement tests, made of network namespaces this test creates and always
@@ -32,20 +32,20 @@ final class KernelCell implements AutoCloseable {
     static final String OUTSIDE_IP_2 = "192.0.2.3";
     static final String OUTSIDE_IP_3 = "192.0.2.4";
 
-    final String id = Integer.toHexString(0x1000 + ThreadLocalRandom.current().nextInt(0xefff));
-    final String cell = "skp" + id + "-cell";
-    final String c1 = "skp" + id + "-c1";
-    final String c2 = "skp" + id + "-c2";
-    final String outside = "skp" + id + "-out";
+    private final Namespaces namespaces = new Namespaces();
+    final String cell;
+    final String c1;
+    final String c2;
+    final String outside;
     private final List<Process> servers = new ArrayList<>();
     private final List<AutoCloseable> closing = new ArrayList<>();
 
     KernelCell() {
         try {
-            for (String ns : List.of(cell, c1, c2, outside)) {
-                sh("ip", "netns", "add", ns);
-                sh("ip", "-n", ns, "link", "set", "lo", "up");
-            }
+            cell = namespaces.add("cell");
+            c1 = namespaces.add("c1");
+            c2 = namespaces.add("c2");
+            outside = namespaces.add("out");
             sh("ip", "netns", "exec", cell, "sysctl", "-qw", "net.ipv4.ip_forward=1");
             try (Netlink host = Netlink.openIn(Path.of("/var/run/netns", cell))) {
                 ContainerLink links = new ContainerLink(host);
@@ -66,7 +66,7 @@ final class KernelCell implements AutoCloseable {
     }
 
     Path netns(String ns) {
-        return Path.of("/var/run/netns", ns);
+        return Namespaces.path(ns);
     }
 
     /** The backend under test, in the cell's namespace; closed with the cell. */
@@ -151,19 +151,7 @@ final class KernelCell implements AutoCloseable {
     }
 
     static String sh(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (p.waitFor() != 0) {
-                throw new IllegalStateException(String.join(" ", cmd) + ": " + out);
-            }
-            return out;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return Namespaces.sh(cmd);
     }
 
     static boolean ok(String... cmd) {
@@ -184,8 +172,6 @@ final class KernelCell implements AutoCloseable {
                 // removing the namespaces below matters more
             }
         }
-        for (String ns : List.of(c1, c2, outside, cell)) {
-            ok("ip", "netns", "delete", ns);
-        }
+        namespaces.close();
     }
 }
