@@ -192,4 +192,50 @@ class PolicyEndToEndTest {
         assertThat(lab.in(a2, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok()).isFalse();
         lab.awaitLog("daemon-" + A, "denied app=app-b(" + ipA2 + ") -> " + OUTSIDE + " tcp/9999: no egress policy allows it");
     }
+
+    /** Attaches a container of app-d the way Cloud Foundry's garden-external-networker does (metadata, CF port mappings). */
+    static String attachLikeCloudFoundry(String container, int hostPort, List<com.fasterxml.jackson.databind.node.ObjectNode> chained)
+            throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode silkConf = CniRuntime.plugin("silk").put("daemonSocket", silk.socket(B).toString());
+        silkConf.putObject("metadata").put("policy_group_id", "app-d").put("app_id", "app-d").put("space_id", "space-1")
+                .put("org_id", "org-1").put("container_workload", "app");
+        if (hostPort > 0) {
+            silkConf.putObject("runtimeConfig").putArray("portMappings").addObject().put("host_port", hostPort).put("container_port", 8080);
+        }
+        List<com.fasterxml.jackson.databind.node.ObjectNode> plugins = new java.util.ArrayList<>(List.of(silkConf));
+        plugins.addAll(chained);
+        JsonNode r = new CniRuntime(silk.cniBin(), cellB).add(new CniRuntime.Network("cf", "1.0.0", plugins),
+                "instance-guid-" + container, Lab.netnsPath(container).toString(), "eth0", null);
+        return r.get("ips").get(0).get("address").asText().replace("/32", "");
+    }
+
+    @Test
+    @Order(8)
+    void theRouterReachesAnAppThroughItsPortMappingWithEnforcementOn() throws Exception {
+        // The native port mapping (nftables backend): the cell's 61001 DNAT'ed to the container's 8080.
+        String d1 = lab.container("d1");
+        String ipD1 = attachLikeCloudFoundry(d1, backend.equals("nftables") ? 61001 : 0, List.of());
+        serve(d1, ipD1, 8080, "tcp8080-" + d1);
+        if (backend.equals("nftables")) {
+            assertThat(lab.in(ext, "sh", "-c", "echo via-router | nc -N -w2 " + B + " 61001").ok())
+                    .as("the router through the cell's port 61001").isTrue();
+            lab.awaitLog("tcp8080-" + d1, "via-router");
+        }
+        assertThat(tcp(a1, ipD1, 8080)).as("C2C traffic to app-d still needs a policy").isFalse();
+        assertThat(Files.readString(silk.cellDir(B).resolve("state/containers.json")))
+                .contains("\"appId\" : \"app-d\"", "\"spaceId\" : \"space-1\"", "\"orgId\" : \"org-1\"", "\"workload\" : \"app\"");
+
+        // A chained portmap (either backend): its DNAT in iptables' nat table, our default deny untouched.
+        String d2 = lab.container("d2");
+        com.fasterxml.jackson.databind.node.ObjectNode portmap = CniRuntime.plugin("portmap");
+        portmap.putObject("capabilities").put("portMappings", true);
+        portmap.putObject("runtimeConfig").putArray("portMappings").addObject().put("hostPort", 61002).put("containerPort", 8080)
+                .put("protocol", "tcp");
+        String ipD2 = attachLikeCloudFoundry(d2, 0, List.of(portmap));
+        serve(d2, ipD2, 8080, "tcp8080-" + d2);
+        assertThat(lab.in(ext, "sh", "-c", "echo via-portmap | nc -N -w2 " + B + " 61002").ok())
+                .as("the router through portmap's 61002").isTrue();
+        lab.awaitLog("tcp8080-" + d2, "via-portmap");
+        assertThat(tcp(a1, ipD2, 8080)).isFalse();
+    }
 }

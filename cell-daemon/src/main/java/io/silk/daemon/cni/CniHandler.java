@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.silk.daemon.ipam.AddressBook;
+import io.silk.daemon.ipam.ContainerMetadata;
 import io.silk.daemon.lease.HeldLease;
 import io.silk.daemon.state.CellState;
 import java.io.IOException;
@@ -163,16 +164,26 @@ public final class CniHandler {
                 || configuredMtu.asInt() < 576 || configuredMtu.asInt() > 65535)) {
             throw new CniError(CniError.INVALID_CONFIG, "mtu must be an integer between 576 and 65535", configuredMtu.toString());
         }
+        ContainerMetadata metadata = metadata(env, config);
         LeaseState lease = requireLease("ADD " + containerId);
         int mtu = configuredMtu != null ? configuredMtu.asInt() : lease.mtu();
         if (!java.nio.file.Files.exists(netns)) {
             throw new CniError(CniError.INVALID_ENVIRONMENT, "CNI_NETNS " + netns + " does not exist", "");
         }
         String hostIf = ContainerLink.hostInterface(containerId, ifname);
-        String app = appId(env, config);
+        String app = metadata.appId();
+        for (ContainerMetadata.PortMapping m : metadata.portMappings()) {
+            for (AddressBook.Attachment other : addresses.all()) {
+                if (!other.containerId().equals(containerId) && other.portMappings().stream()
+                        .anyMatch(o -> o.hostPort() == m.hostPort() && o.protocol().equals(m.protocol()))) {
+                    throw new CniError(CniError.INVALID_CONFIG, "host port " + m.protocol() + "/" + m.hostPort()
+                            + " is already mapped to container " + io.silk.values.Quote.shortened(other.containerId()), "");
+                }
+            }
+        }
         AddressBook.Attachment a;
         try {
-            a = addresses.allocate(lease.lease().subnet(), containerId, ifname, hostIf, app);
+            a = addresses.allocate(lease.lease().subnet(), containerId, ifname, hostIf, metadata);
         } catch (IllegalStateException full) {
             throw new CniError(CniError.TRY_AGAIN_LATER, "ADD " + containerId + ": " + full.getMessage(), "");
         }
@@ -183,11 +194,73 @@ public final class CniHandler {
             throw e;
         }
         log.atInfo().addKeyValue("container", containerId).addKeyValue("ifname", ifname).addKeyValue("ip", a.ip())
-                .addKeyValue("app", app).log("container attached");
+                .addKeyValue("app", app).addKeyValue("space", metadata.spaceId()).addKeyValue("workload", metadata.workload())
+                .log("container attached");
         return result(version, hostIf, ifname, netns.toString(), a.ip());
     }
 
-    /** The app (policy group) a container belongs to: runtimeConfig.appId, else CNI_ARGS SILK_APP_ID. */
+    /**
+     * Who the container is, as the runtime says: Cloud Foundry's {@code metadata} (at the top level of
+     * the configuration, as Silk's wrapper reads it, or inside {@code runtimeConfig}, as Cloud
+     * Foundry's guide shows it) and {@code runtimeConfig.portMappings} (Cloud Foundry's
+     * {@code host_port}/{@code container_port}, or the CNI capability's
+     * {@code hostPort}/{@code containerPort}/{@code protocol}). The app is {@code policy_group_id},
+     * else {@code runtimeConfig.appId}, else CNI_ARGS {@code SILK_APP_ID}. A value of the wrong
+     * kind is code 7.
+     */
+    static ContainerMetadata metadata(Map<String, String> env, JsonNode config) {
+        JsonNode meta = config.path("metadata").isObject() ? config.path("metadata") : config.path("runtimeConfig").path("metadata");
+        String app = text(meta, "policy_group_id");
+        if (app.isEmpty()) {
+            app = appId(env, config);
+        }
+        java.util.List<ContainerMetadata.PortMapping> ports = new java.util.ArrayList<>();
+        JsonNode mappings = config.path("runtimeConfig").path("portMappings");
+        if (!mappings.isMissingNode() && !mappings.isNull() && !mappings.isArray()) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.portMappings must be a list", shortened(mappings));
+        }
+        for (JsonNode m : mappings) {
+            int host = port(m, "host_port", "hostPort");
+            int container = port(m, "container_port", "containerPort");
+            String protocol = m.path("protocol").asText("tcp").toLowerCase(java.util.Locale.ROOT);
+            try {
+                ports.add(new ContainerMetadata.PortMapping(host, container, protocol));
+            } catch (IllegalArgumentException e) {
+                throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.portMappings: " + e.getMessage(), shortened(m));
+            }
+        }
+        try {
+            return new ContainerMetadata(app, text(meta, "space_id"), text(meta, "org_id"), text(meta, "container_workload"), ports);
+        } catch (IllegalArgumentException e) {
+            throw new CniError(CniError.INVALID_CONFIG, "metadata: " + e.getMessage(), "");
+        }
+    }
+
+    private static String text(JsonNode meta, String field) {
+        JsonNode v = meta.path(field);
+        if (v.isMissingNode() || v.isNull()) {
+            return "";
+        }
+        if (!v.isTextual()) {
+            throw new CniError(CniError.INVALID_CONFIG, "metadata." + field + " must be a string", shortened(v));
+        }
+        return v.asText();
+    }
+
+    private static int port(JsonNode mapping, String cfName, String cniName) {
+        JsonNode v = mapping.has(cfName) ? mapping.get(cfName) : mapping.get(cniName);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.portMappings: " + cfName + " (or " + cniName
+                    + ") must be an integer port", shortened(mapping));
+        }
+        return v.asInt();
+    }
+
+    private static String shortened(JsonNode v) {
+        return io.silk.values.Quote.shortened(v.toString());
+    }
+
+    /** The app (policy group) by the earlier conventions: runtimeConfig.appId, else CNI_ARGS SILK_APP_ID. */
     static String appId(Map<String, String> env, JsonNode config) {
         String fromRuntime = config.path("runtimeConfig").path("appId").asText("");
         if (!fromRuntime.isEmpty()) {

@@ -23,7 +23,29 @@ public final class AddressBook {
      * One attachment: a container's interface and what it was given. The ip stays a string, the
      * file's shape and what the CNI result and the rules print; {@link #address()} is it typed.
      */
-    public record Attachment(String containerId, String ifname, String ip, String hostInterface, String appId) {
+    public record Attachment(String containerId, String ifname, String ip, String hostInterface, String appId,
+            String spaceId, String orgId, String workload, List<ContainerMetadata.PortMapping> portMappings) {
+
+        /** Files written before the runtime's metadata was kept have none of it. */
+        public Attachment {
+            spaceId = spaceId == null ? "" : spaceId;
+            orgId = orgId == null ? "" : orgId;
+            workload = workload == null ? "" : workload;
+            portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
+        }
+
+        public Attachment(String containerId, String ifname, String ip, String hostInterface, String appId) {
+            this(containerId, ifname, ip, hostInterface, appId, "", "", "", List.of());
+        }
+
+        Attachment(String containerId, String ifname, String ip, String hostInterface, ContainerMetadata m) {
+            this(containerId, ifname, ip, hostInterface, m.appId(), m.spaceId(), m.orgId(), m.workload(), m.portMappings());
+        }
+
+        public ContainerMetadata metadata() {
+            return new ContainerMetadata(appId, spaceId, orgId, workload, portMappings);
+        }
+
         public String key() {
             return key(containerId, ifname);
         }
@@ -59,7 +81,12 @@ public final class AddressBook {
      * The address of this attachment: the one it has, or the lowest free one in the subnet.
      * Throws when the subnet is full.
      */
-    public synchronized Attachment allocate(Ipv4Network subnet, String containerId, String ifname, String hostInterface, String appId) {
+    public Attachment allocate(Ipv4Network subnet, String containerId, String ifname, String hostInterface, String appId) {
+        return allocate(subnet, containerId, ifname, hostInterface, ContainerMetadata.app(appId));
+    }
+
+    public synchronized Attachment allocate(Ipv4Network subnet, String containerId, String ifname, String hostInterface,
+            ContainerMetadata metadata) {
         Attachment existing = byKey.get(Attachment.key(containerId, ifname));
         if (existing != null) {
             return existing;
@@ -70,7 +97,7 @@ public final class AddressBook {
         for (long host = 2; host < size - 1; host++) {
             Ipv4Address ip = subnet.base().plus((int) host);
             if (!taken.contains(ip)) {
-                Attachment a = new Attachment(containerId, ifname, ip.toString(), hostInterface, appId);
+                Attachment a = new Attachment(containerId, ifname, ip.toString(), hostInterface, metadata);
                 byKey.put(a.key(), a);
                 save();
                 return a;

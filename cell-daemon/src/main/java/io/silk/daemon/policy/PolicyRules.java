@@ -30,8 +30,19 @@ public final class PolicyRules {
     public static final String FORWARD_CHAIN = "silk-forward";
     public static final String NAT_CHAIN = "silk-masquerade";
 
-    /** A container on this cell and the app it belongs to ("" for none). */
-    public record LocalContainer(String ip, String appId) {}
+    /**
+     * A container on this cell, the app it belongs to ("" for none) and the host ports that reach it
+     * from outside the overlay (NetIn).
+     */
+    public record LocalContainer(String ip, String appId, java.util.List<io.silk.daemon.ipam.ContainerMetadata.PortMapping> portMappings) {
+        public LocalContainer {
+            portMappings = java.util.List.copyOf(portMappings);
+        }
+
+        public LocalContainer(String ip, String appId) {
+            this(ip, appId, java.util.List.of());
+        }
+    }
 
     /** Everything the rules depend on. */
     public record Inputs(String localSubnet, String overlayNetwork, Collection<LocalContainer> containers,
@@ -122,6 +133,9 @@ public final class PolicyRules {
                         + ports(p.getStartPort(), p.getEndPort()) + " -m mark --mark " + hex(p.getSourceTag()) + "/0xffff -j ACCEPT");
             }
         }
+        // NetIn: traffic DNAT'ed in from outside the overlay (the router through a port mapping) is
+        // not C2C traffic; C2C default deny applies to the overlay only.
+        forward.add("-d " + in.localSubnet() + " ! -s " + in.overlayNetwork() + " -m conntrack --ctstate DNAT -j ACCEPT");
         deny(forward, in, "-d " + in.localSubnet(), "silk-deny-in ");
         // Towards other cells' containers: their cells decide.
         forward.add("-s " + in.localSubnet() + " -d " + in.overlayNetwork() + " -j ACCEPT");

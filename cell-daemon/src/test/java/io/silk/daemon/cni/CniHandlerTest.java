@@ -87,4 +87,51 @@ class CniHandlerTest {
         assertThat(CniHandler.appId(Map.of("CNI_ARGS", "IgnoreUnknown=1;SILK_APP_ID=app-2"), JSON.readTree("{}"))).isEqualTo("app-2");
         assertThat(CniHandler.appId(Map.of(), JSON.readTree("{}"))).isEmpty();
     }
+
+    static JsonNode parse(String json) throws Exception {
+        return JSON.readTree(json);
+    }
+
+    @Test
+    void cloudFoundrysMetadataAndPortMappingsAreRead() throws Exception {
+        // As garden-external-networker passes it: metadata at the top level, CF's port mapping shape.
+        var cf = CniHandler.metadata(Map.of(), parse("""
+                {"cniVersion":"0.3.1","name":"cf","type":"silk",
+                 "metadata":{"policy_group_id":"app-guid","app_id":"app-guid","space_id":"space-guid","org_id":"org-guid",
+                             "container_workload":"staging"},
+                 "runtimeConfig":{"portMappings":[{"host_port":61001,"container_port":8080},{"host_port":61002,"container_port":2222}]}}
+                """));
+        assertThat(cf).isEqualTo(new io.silk.daemon.ipam.ContainerMetadata("app-guid", "space-guid", "org-guid", "staging",
+                java.util.List.of(new io.silk.daemon.ipam.ContainerMetadata.PortMapping(61001, 8080, "tcp"),
+                        new io.silk.daemon.ipam.ContainerMetadata.PortMapping(61002, 2222, "tcp"))));
+        // As Cloud Foundry's guide shows it: inside runtimeConfig; the CNI capability's shape.
+        var guide = CniHandler.metadata(Map.of(), parse("""
+                {"cniVersion":"1.0.0","name":"n","type":"silk","runtimeConfig":{"metadata":{"policy_group_id":"g","space_id":"s"},
+                 "portMappings":[{"hostPort":8443,"containerPort":443,"protocol":"udp"}]}}
+                """));
+        assertThat(guide.appId()).isEqualTo("g");
+        assertThat(guide.spaceId()).isEqualTo("s");
+        assertThat(guide.portMappings()).containsExactly(new io.silk.daemon.ipam.ContainerMetadata.PortMapping(8443, 443, "udp"));
+        // Today's conventions still work.
+        assertThat(CniHandler.metadata(Map.of("CNI_ARGS", "IgnoreUnknown=1;SILK_APP_ID=app-x"), parse(new String(conf("1.0.0"))))
+                .appId()).isEqualTo("app-x");
+    }
+
+    @Test
+    void badMetadataOrPortMappingsAreInvalidConfigurationBeforeALease() throws Exception {
+        CniHandler h = withoutLease();
+        var add = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c", "CNI_NETNS", "/x", "CNI_IFNAME", "eth0");
+        for (String bad : new String[] {
+                "\"metadata\":{\"container_workload\":\"batch\"}",
+                "\"metadata\":{\"space_id\":7}",
+                "\"runtimeConfig\":{\"portMappings\":[{\"host_port\":\"61001\",\"container_port\":8080}]}",
+                "\"runtimeConfig\":{\"portMappings\":[{\"host_port\":70000,\"container_port\":8080}]}",
+                "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":1,\"containerPort\":2,\"protocol\":\"sctp\"}]}",
+                "\"runtimeConfig\":{\"portMappings\":{\"host_port\":1}}"}) {
+            byte[] config = ("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"silk\"," + bad + "}").getBytes();
+            var r = json(h.handle(add, config));
+            assertThat(r.get("code").asInt()).as(bad).isEqualTo(7);
+            assertThat(r.get("msg").asText()).as(bad).containsAnyOf("metadata", "portMappings");
+        }
+    }
 }

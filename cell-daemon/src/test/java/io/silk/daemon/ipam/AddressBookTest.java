@@ -61,6 +61,15 @@ class AddressBookTest {
         assertThat(Files.readString(dir.resolve("containers.json")))
                 .contains("\"containerId\" : \"c1\"", "\"ip\" : \"10.255.7.2\"", "\"appId\" : \"app\"")
                 .doesNotContain("address", "key");
+        assertThat(book.find("c1", "eth0").get().metadata()).isEqualTo(ContainerMetadata.app("app"));
+    }
+
+    @Test
+    void keepsTheRuntimesMetadataAcrossRestarts() {
+        ContainerMetadata m = new ContainerMetadata("app-guid", "space-guid", "org-guid", "task",
+                java.util.List.of(new ContainerMetadata.PortMapping(61001, 8080, "tcp")));
+        new AddressBook(dir).allocate(SUBNET, "c1", "eth0", "s-1", m);
+        assertThat(new AddressBook(dir).find("c1", "eth0").get().metadata()).isEqualTo(m);
     }
 
     @Test

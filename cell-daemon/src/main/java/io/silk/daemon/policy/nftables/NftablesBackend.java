@@ -1,5 +1,6 @@
 package io.silk.daemon.policy.nftables;
 
+import io.silk.daemon.ipam.ContainerMetadata;
 import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.PolicyBackend;
 import io.silk.daemon.policy.PolicyRules;
@@ -15,7 +16,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -45,6 +45,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     // Guarded by this: the policy model...
     private Ruleset ruleset;
     private final Map<String, String> appOfContainer = new HashMap<>();
+    private final Map<String, List<ContainerMetadata.PortMapping>> portsOfContainer = new HashMap<>();
     private final Map<String, Set<String>> containersOfApp = new HashMap<>();
     private final Map<Long, C2CPolicy> c2c = new HashMap<>();
     private final Map<Long, EgressPolicy> egress = new HashMap<>();
@@ -53,8 +54,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final Map<String, TagHolders> tags = new HashMap<>();
     private final Map<Integer, String> appOfTag = new HashMap<>();
     // ...and the elements it puts in the kernel.
-    private final Map<String, String> containerTag = new HashMap<>();
-    private final Map<String, String> containerTagTouched = new HashMap<>();
+    private final MapElements containerTag = new MapElements(Ruleset.CONTAINER_TAG);
+    private final MapElements portMappings = new MapElements(Ruleset.PORT_MAPPINGS);
     private final CountedSet c2cPort = new CountedSet(Ruleset.C2C_PORT);
     private final IntervalSet c2cRange = new IntervalSet(Ruleset.C2C_RANGE, List.of(Long::toString));
     private final IntervalSet egressSet = new IntervalSet(Ruleset.EGRESS,
@@ -94,15 +95,16 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
             return;
         }
         // The same cell: only what differs, as one transaction.
-        Map<String, String> containersNow = new LinkedHashMap<>();
-        in.containers().forEach(c -> containersNow.put(c.ip(), c.appId()));
+        Map<String, PolicyRules.LocalContainer> containersNow = new LinkedHashMap<>();
+        in.containers().forEach(c -> containersNow.put(c.ip(), c));
         Map<Long, C2CPolicy> c2cNow = new HashMap<>();
         in.c2c().forEach(p -> c2cNow.put(p.getId(), p));
         Map<Long, EgressPolicy> egressNow = new HashMap<>();
         in.egress().forEach(p -> egressNow.put(p.getId(), p));
 
         for (var e : List.copyOf(appOfContainer.entrySet())) {
-            if (!e.getValue().equals(containersNow.get(e.getKey()))) {
+            PolicyRules.LocalContainer now = containersNow.get(e.getKey());
+            if (now == null || !now.appId().equals(e.getValue()) || !now.portMappings().equals(portsOfContainer.get(e.getKey()))) {
                 removeContainer(e.getKey());
             }
         }
@@ -118,9 +120,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         }
         c2cNow.values().stream().filter(p -> !c2c.containsKey(p.getId())).forEach(this::addC2c);
         egressNow.values().stream().filter(p -> !egress.containsKey(p.getId())).forEach(this::addEgress);
-        containersNow.forEach((ip, app) -> {
+        containersNow.forEach((ip, c) -> {
             if (!appOfContainer.containsKey(ip)) {
-                addContainer(ip, app);
+                addContainer(c);
             }
         });
         commit("apply");
@@ -215,7 +217,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     /** Elements per set, as written to the kernel. */
     public synchronized Map<String, Integer> elementCounts() {
-        return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.C2C_PORT, c2cPort.size(),
+        return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.PORT_MAPPINGS, portMappings.size(), Ruleset.C2C_PORT, c2cPort.size(),
                 Ruleset.C2C_RANGE, c2cRange.size(), Ruleset.EGRESS, egressSet.size(), Ruleset.EGRESS_ICMP, egressIcmp.size());
     }
 
@@ -231,16 +233,17 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         long t0 = System.nanoTime();
         if (in != null) {
             resetModel();
-            in.containers().forEach(c -> addContainer(c.ip(), c.appId()));
+            in.containers().forEach(this::addContainer);
             in.c2c().forEach(this::addC2c);
             in.egress().forEach(this::addEgress);
         } else {
             // Rebuild the elements from the model as it stands.
-            List<Map.Entry<String, String>> containers = List.copyOf(appOfContainer.entrySet());
+            List<PolicyRules.LocalContainer> containers = appOfContainer.entrySet().stream()
+                    .map(e -> new PolicyRules.LocalContainer(e.getKey(), e.getValue(), portsOfContainer.get(e.getKey()))).toList();
             List<C2CPolicy> c2cs = List.copyOf(c2c.values());
             List<EgressPolicy> egresses = List.copyOf(egress.values());
             resetModel();
-            containers.forEach(e -> addContainer(e.getKey(), e.getValue()));
+            containers.forEach(this::addContainer);
             c2cs.forEach(this::addC2c);
             egresses.forEach(this::addEgress);
         }
@@ -274,10 +277,11 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         Transaction all = new Transaction(TABLE);
         if (emptyFirst) {
             for (String set : Ruleset.SETS) {
-                all.flush(set, set.equals(Ruleset.CONTAINER_TAG));
+                all.flush(set, Ruleset.MAPS.contains(set));
             }
         }
-        containerTag.forEach((ip, tag) -> all.add(Ruleset.CONTAINER_TAG, ip + " : " + tag));
+        containerTag.addAll(all);
+        portMappings.addAll(all);
         c2cPort.addAll(all);
         c2cRange.addAll(all);
         egressSet.addAll(all);
@@ -287,6 +291,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private void resetModel() {
         appOfContainer.clear();
+        portsOfContainer.clear();
         containersOfApp.clear();
         c2c.clear();
         egress.clear();
@@ -295,7 +300,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         tags.clear();
         appOfTag.clear();
         containerTag.clear();
-        containerTagTouched.clear();
+        portMappings.clear();
         c2cPort.clear();
         c2cRange.clear();
         egressSet.clear();
@@ -315,19 +320,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private Transaction flush() {
         Transaction tx = new Transaction(TABLE);
-        containerTagTouched.forEach((ip, before) -> {
-            String now = containerTag.get(ip);
-            if (Objects.equals(before, now)) {
-                return;
-            }
-            if (!before.isEmpty()) {
-                tx.delete(Ruleset.CONTAINER_TAG, ip);
-            }
-            if (now != null) {
-                tx.add(Ruleset.CONTAINER_TAG, ip + " : " + now);
-            }
-        });
-        containerTagTouched.clear();
+        containerTag.flush(tx);
+        portMappings.flush(tx);
         c2cPort.flush(tx);
         c2cRange.flush(tx);
         egressSet.flush(tx);
@@ -335,8 +329,12 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         return tx;
     }
 
-    private void addContainer(String ip, String app) {
+    private void addContainer(PolicyRules.LocalContainer c) {
+        String ip = c.ip();
+        String app = c.appId();
         appOfContainer.put(ip, app);
+        portsOfContainer.put(ip, c.portMappings());
+        mapPorts(ip, c.portMappings(), true);
         containersOfApp.computeIfAbsent(app, a -> new HashSet<>()).add(ip);
         TagHolders t = tags.get(app);
         if (t != null) {
@@ -348,6 +346,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private void removeContainer(String ip) {
         String app = appOfContainer.remove(ip);
+        mapPorts(ip, portsOfContainer.remove(ip), false);
         Set<String> ips = containersOfApp.get(app);
         ips.remove(ip);
         if (ips.isEmpty()) {
@@ -469,11 +468,13 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     }
 
     private void setTag(String ip, String tag) {
-        containerTagTouched.computeIfAbsent(ip, k -> containerTag.getOrDefault(k, ""));
-        if (tag == null) {
-            containerTag.remove(ip);
-        } else {
-            containerTag.put(ip, tag);
+        containerTag.put(ip, tag);
+    }
+
+    /** NetIn: the container's host ports, DNAT'ed to it from the cell's addresses. */
+    private void mapPorts(String ip, List<ContainerMetadata.PortMapping> mappings, boolean map) {
+        for (ContainerMetadata.PortMapping m : mappings) {
+            portMappings.put(protocolNumber(m.protocol()) + " . " + m.hostPort(), map ? ip + " . " + m.containerPort() : null);
         }
     }
 

@@ -7,7 +7,9 @@ package io.silk.daemon.policy.nftables;
  *
  * <pre>
  * prerouting (mangle)  meta mark ← container_tag[ip saddr]       packets leave with their app's tag (VXLAN-GBP)
+ * prerouting_nat, output_nat (dstnat)  to a local address: dnat to port_mappings[proto . port]   (NetIn)
  * forward (filter)     established/related → accept
+ *                      DNAT'ed in from outside the overlay → accept (C2C deny is for the overlay)
  *                      to the cell's subnet   → c2c_ingress:  daddr . mark . proto . dport in c2c_port / c2c_range
  *                      from the cell's subnet → container_egress: to the overlay accept; saddr . daddr . proto . dport
  *                                                 in egress, or icmp saddr . daddr . type . code in egress_icmp
@@ -28,23 +30,28 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
     }
 
     static final String CONTAINER_TAG = "container_tag";
+    static final String PORT_MAPPINGS = "port_mappings";
     static final String C2C_PORT = "c2c_port";
     static final String C2C_RANGE = "c2c_range";
     static final String EGRESS = "egress";
     static final String EGRESS_ICMP = "egress_icmp";
-    static final String[] SETS = {CONTAINER_TAG, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP};
-    static final String[] CHAINS = {"prerouting", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
+    static final java.util.Set<String> MAPS = java.util.Set.of(CONTAINER_TAG, PORT_MAPPINGS);
+    static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP};
+    static final String[] CHAINS = {"prerouting", "prerouting_nat", "output_nat", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
 
     /** The table's sets and chains as one nft {@code table} block; chain bodies follow in {@link #chainRules}. */
     String declarations() {
         return """
                 table inet silk {
                   map container_tag { type ipv4_addr : mark; }
+                  map port_mappings { type inet_proto . inet_service : ipv4_addr . inet_service; }
                   set c2c_port { type ipv4_addr . mark . inet_proto . inet_service; counter; }
                   set c2c_range { type ipv4_addr . mark . inet_proto . inet_service; flags interval; counter; }
                   set egress { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; counter; }
                   set egress_icmp { type ipv4_addr . ipv4_addr . icmp_type . icmp_code; flags interval; counter; }
                   chain prerouting { type filter hook prerouting priority mangle; policy accept; }
+                  chain prerouting_nat { type nat hook prerouting priority dstnat; policy accept; }
+                  chain output_nat { type nat hook output priority -100; policy accept; }
                   chain forward { type filter hook forward priority filter; policy accept; }
                   chain c2c_ingress { }
                   chain c2c_allowed { }
@@ -61,7 +68,13 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
             b.append("flush chain inet silk ").append(c).append('\n');
         }
         rule(b, "prerouting", "meta mark set ip saddr map @container_tag");
+        // NetIn: a host port of the cell's own addresses reaches the container it is mapped to.
+        rule(b, "prerouting_nat", "fib daddr type local dnat ip to meta l4proto . th dport map @port_mappings");
+        rule(b, "output_nat", "fib daddr type local dnat ip to meta l4proto . th dport map @port_mappings");
         rule(b, "forward", "ct state established,related accept");
+        // Traffic DNAT'ed in from outside the overlay (the router, through our port mappings or a
+        // chained portmap) is not C2C traffic: C2C default deny applies to the overlay only.
+        rule(b, "forward", "ip daddr " + subnet + " ip saddr != " + overlay + " ct status dnat accept");
         rule(b, "forward", "ip daddr " + subnet + " jump c2c_ingress");
         rule(b, "forward", "ip saddr " + subnet + " jump container_egress");
         String allowed = logging.accepted() ? "goto c2c_allowed" : "accept";

@@ -10,12 +10,13 @@ import java.util.Map;
  * as netlink keys: each field of a concatenation padded to 4 bytes, addresses and ports in network
  * order, a mark in host order, except in interval sets, where nft keeps it in network order.
  */
-record SetLayout(List<Field> key, boolean interval, Field data) {
+record SetLayout(List<Field> key, boolean interval, List<Field> data) {
 
     enum Field { IPV4, MARK_HOST, MARK_NETWORK, BYTE, PORT }
 
     static final Map<String, SetLayout> OF_TABLE = Map.of(
-            Ruleset.CONTAINER_TAG, new SetLayout(List.of(Field.IPV4), false, Field.MARK_HOST),
+            Ruleset.CONTAINER_TAG, new SetLayout(List.of(Field.IPV4), false, List.of(Field.MARK_HOST)),
+            Ruleset.PORT_MAPPINGS, new SetLayout(List.of(Field.BYTE, Field.PORT), false, List.of(Field.IPV4, Field.PORT)),
             Ruleset.C2C_PORT, new SetLayout(List.of(Field.IPV4, Field.MARK_HOST, Field.BYTE, Field.PORT), false, null),
             Ruleset.C2C_RANGE, new SetLayout(List.of(Field.IPV4, Field.MARK_NETWORK, Field.BYTE, Field.PORT), true, null),
             Ruleset.EGRESS, new SetLayout(List.of(Field.IPV4, Field.IPV4, Field.BYTE, Field.PORT), true, null),
@@ -43,27 +44,32 @@ record SetLayout(List<Field> key, boolean interval, Field data) {
         }
         byte[] lo = new byte[4 * key.size()];
         byte[] hi = interval ? new byte[4 * key.size()] : null;
+        fields(element, keyText, key, lo, hi);
+        byte[] d = null;
+        if (dataText != null) {
+            d = new byte[4 * data.size()];
+            fields(element, dataText, data, d, null);
+        }
+        return new Encoded(lo, hi, d);
+    }
+
+    /** The fields of {@code text} ("a . b-c . d") into {@code lo} (and the range ends into {@code hi}). */
+    private static void fields(String element, String text, List<Field> layout, byte[] lo, byte[] hi) {
         int start = 0;
-        for (int i = 0; i < key.size(); i++) {
-            int end = keyText.indexOf(" . ", start);
-            String field = end < 0 ? keyText.substring(start) : keyText.substring(start, end);
+        for (int i = 0; i < layout.size(); i++) {
+            int end = text.indexOf(" . ", start);
+            String field = end < 0 ? text.substring(start) : text.substring(start, end);
             start = end + 3;
-            Field f = key.get(i);
+            Field f = layout.get(i);
             int dash = f == Field.IPV4 || f == Field.BYTE || f == Field.PORT ? field.indexOf('-') : -1;
             put(lo, 4 * i, f, dash < 0 ? field : field.substring(0, dash));
             if (hi != null) {
                 put(hi, 4 * i, f, dash < 0 ? field : field.substring(dash + 1));
             }
-            if (end < 0 && i + 1 < key.size()) {
-                throw new IllegalArgumentException("element " + element + " has fewer fields than " + key);
+            if (end < 0 && i + 1 < layout.size()) {
+                throw new IllegalArgumentException("element " + element + " has fewer fields than " + layout);
             }
         }
-        byte[] d = null;
-        if (dataText != null) {
-            d = new byte[4];
-            put(d, 0, data, dataText);
-        }
-        return new Encoded(lo, hi, d);
     }
 
     private static void put(byte[] b, int at, Field f, String text) {
