@@ -159,7 +159,8 @@ public final class CellDaemon {
         // Verdicts: the nftables table logs to NFLOG; the daemon names, counts and serves them.
         VerdictLog verdicts = null;
         NflogSocket nflog = null;
-        if (backend instanceof NftablesBackend nftables && (cfg.logDenied() || cfg.logAccepted())) {
+        // Read whenever nftables enforces: security-group rules with log:true log whatever the switches say.
+        if (backend instanceof NftablesBackend nftables) {
             verdicts = new VerdictLog(nftables, metrics, VERDICT_LINES_PER_SECOND, java.time.Clock.systemUTC());
             nflog = NflogSocket.open(cfg.nflogGroup());
             health.handle("/flows", new FlowsEndpoint(verdicts));
@@ -207,7 +208,7 @@ public final class CellDaemon {
     static PolicyBackend policyBackend(DaemonConfig cfg, KernelNftables nft) {
         return switch (cfg.policyBackend()) {
             case NFTABLES -> new NftablesBackend(nft, new Iptables(),
-                    new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE));
+                    new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE), cfg.denyNetworks());
             case IPTABLES -> new IptablesBackend(new Iptables());
         };
     }

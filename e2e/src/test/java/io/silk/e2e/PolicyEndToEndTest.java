@@ -190,7 +190,7 @@ class PolicyEndToEndTest {
                 "tcp/8081", "no policy allows it");
         // Egress without a policy: named on the source's cell.
         assertThat(lab.in(a2, "sh", "-c", "echo out | nc -N -w2 " + OUTSIDE + " 9999").ok()).isFalse();
-        lab.awaitLog("daemon-" + A, "denied app=app-b(" + ipA2 + ") -> " + OUTSIDE + " tcp/9999: no egress policy allows it");
+        lab.awaitLog("daemon-" + A, "denied app=app-b(" + ipA2 + ") -> " + OUTSIDE + " tcp/9999: no security group or egress policy allows it");
     }
 
     /** Attaches a container of app-d the way Cloud Foundry's garden-external-networker does (metadata, CF port mappings). */

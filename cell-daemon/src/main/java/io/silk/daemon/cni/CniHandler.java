@@ -196,7 +196,7 @@ public final class CniHandler {
         log.atInfo().addKeyValue("container", containerId).addKeyValue("ifname", ifname).addKeyValue("ip", a.ip())
                 .addKeyValue("app", app).addKeyValue("space", metadata.spaceId()).addKeyValue("workload", metadata.workload())
                 .log("container attached");
-        return result(version, hostIf, ifname, netns.toString(), a.ip());
+        return result(version, hostIf, ifname, netns.toString(), a.ip(), metadata.dnsServers());
     }
 
     /**
@@ -229,10 +229,79 @@ public final class CniHandler {
                 throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.portMappings: " + e.getMessage(), shortened(m));
             }
         }
+        List<ContainerMetadata.NetOutRule> netOut = new java.util.ArrayList<>();
+        JsonNode rules = config.path("runtimeConfig").path("netOutRules");
+        if (!rules.isMissingNode() && !rules.isNull() && !rules.isArray()) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.netOutRules must be a list", shortened(rules));
+        }
+        for (JsonNode r : rules) {
+            netOut.add(netOutRule(r));
+        }
+        List<String> dns = new java.util.ArrayList<>();
+        JsonNode servers = config.path("dns_servers");
+        if (!servers.isMissingNode() && !servers.isNull() && !servers.isArray()) {
+            throw new CniError(CniError.INVALID_CONFIG, "dns_servers must be a list of IPv4 addresses", shortened(servers));
+        }
+        for (JsonNode d : servers) {
+            dns.add(address(d, "dns_servers").toString());
+        }
         try {
-            return new ContainerMetadata(app, text(meta, "space_id"), text(meta, "org_id"), text(meta, "container_workload"), ports);
+            return new ContainerMetadata(app, text(meta, "space_id"), text(meta, "org_id"), text(meta, "container_workload"), ports,
+                    netOut, dns);
         } catch (IllegalArgumentException e) {
             throw new CniError(CniError.INVALID_CONFIG, "metadata: " + e.getMessage(), "");
+        }
+    }
+
+    /**
+     * One of Cloud Foundry's {@code netOutRules}: protocol 0 all, 1 tcp, 2 udp, 3 icmp; {@code networks}
+     * and {@code ports} as start/end objects (omitted: all); {@code icmps} type and optional code;
+     * {@code log}.
+     */
+    private static ContainerMetadata.NetOutRule netOutRule(JsonNode r) {
+        JsonNode p = r.path("protocol");
+        if (!p.isIntegralNumber() || p.asInt() < 0 || p.asInt() > 3) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.netOutRules: protocol must be 0 (all), 1 (tcp), 2 (udp)"
+                    + " or 3 (icmp)", shortened(r));
+        }
+        String protocol = List.of("all", "tcp", "udp", "icmp").get(p.asInt());
+        List<ContainerMetadata.Range> networks = new java.util.ArrayList<>();
+        for (JsonNode n : r.path("networks")) {
+            long start = address(n.path("start"), "runtimeConfig.netOutRules networks").bits() & 0xffff_ffffL;
+            long end = address(n.path("end"), "runtimeConfig.netOutRules networks").bits() & 0xffff_ffffL;
+            networks.add(range(start, end, r));
+        }
+        List<ContainerMetadata.Range> ports = new java.util.ArrayList<>();
+        for (JsonNode n : r.path("ports")) {
+            if (!n.path("start").isIntegralNumber() || !n.path("end").isIntegralNumber()
+                    || n.path("start").asInt() < 0 || n.path("end").asInt() > 65535) {
+                throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.netOutRules: ports must be start/end numbers 0 to 65535",
+                        shortened(r));
+            }
+            ports.add(range(n.path("start").asInt(), n.path("end").asInt(), r));
+        }
+        JsonNode icmps = r.path("icmps");
+        int type = icmps.path("type").isIntegralNumber() ? icmps.path("type").asInt() : -1;
+        int code = icmps.path("code").isIntegralNumber() ? icmps.path("code").asInt() : -1;
+        if (type > 255 || code > 255) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.netOutRules: icmp type and code are 0 to 255", shortened(r));
+        }
+        return new ContainerMetadata.NetOutRule(protocol, networks, ports, type, code, r.path("log").asBoolean(false));
+    }
+
+    private static ContainerMetadata.Range range(long start, long end, JsonNode rule) {
+        if (start > end) {
+            throw new CniError(CniError.INVALID_CONFIG, "runtimeConfig.netOutRules: a range ends before it starts", shortened(rule));
+        }
+        return new ContainerMetadata.Range(start, end);
+    }
+
+    private static io.silk.values.Ipv4Address address(JsonNode v, String where) {
+        try {
+            return io.silk.values.Ipv4Address.parse(v.asText(), where);
+        } catch (RuntimeException e) {
+            throw new CniError(CniError.INVALID_CONFIG, where + ": " + io.silk.values.Quote.shortened(v.toString())
+                    + " is not an IPv4 address", "");
         }
     }
 
@@ -275,6 +344,11 @@ public final class CniHandler {
     }
 
     static String result(String version, String hostIf, String ifname, String sandbox, String ip) {
+        return result(version, hostIf, ifname, sandbox, ip, List.of());
+    }
+
+    /** The CNI result; {@code dnsServers} (the configuration's {@code dns_servers}) as its dns nameservers. */
+    static String result(String version, String hostIf, String ifname, String sandbox, String ip, List<String> dnsServers) {
         ObjectNode r = JSON.createObjectNode();
         r.put("cniVersion", version);
         ArrayNode ifs = r.putArray("interfaces");
@@ -286,7 +360,11 @@ public final class CniHandler {
         }
         addr.put("address", ip + "/32").put("gateway", ContainerLink.GATEWAY).put("interface", 1);
         r.putArray("routes").addObject().put("dst", "0.0.0.0/0").put("gw", ContainerLink.GATEWAY);
-        r.putObject("dns");
+        ObjectNode dns = r.putObject("dns");
+        if (!dnsServers.isEmpty()) {
+            ArrayNode ns = dns.putArray("nameservers");
+            dnsServers.forEach(ns::add);
+        }
         return r.toString();
     }
 

@@ -34,6 +34,7 @@ import java.util.Properties;
  * @param nflogGroup          the NFLOG group verdicts are logged to and the daemon reads (nftables backend)
  * @param reconcileInterval   how often the whole policy table is written again to repair drift
  * @param countersInterval    how often the kernel's per-policy counters are read into metrics (0: never)
+ * @param denyNetworks        destinations no container may reach, for all, running or staging containers
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -56,7 +57,8 @@ public record DaemonConfig(
         boolean logAccepted,
         int nflogGroup,
         Duration reconcileInterval,
-        Duration countersInterval) {
+        Duration countersInterval,
+        io.silk.daemon.policy.nftables.Ruleset.DenyNetworks denyNetworks) {
 
     /** Where the policy is enforced. */
     public enum PolicyBackendKind { NFTABLES, IPTABLES }
@@ -115,7 +117,9 @@ public record DaemonConfig(
                 get.bool("policy.log-accepted", false),
                 get.integer("policy.nflog-group", 81, 1, 65535),
                 get.duration("policy.reconcile-interval", "10m"),
-                get.duration("policy.counters-interval", "30s"));
+                get.duration("policy.counters-interval", "30s"),
+                new io.silk.daemon.policy.nftables.Ruleset.DenyNetworks(get.networks("policy.deny-networks.always"),
+                        get.networks("policy.deny-networks.running"), get.networks("policy.deny-networks.staging")));
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {
@@ -168,6 +172,34 @@ public record DaemonConfig(
             }
             throw new IllegalArgumentException(source + ": " + key + " " + io.silk.values.Quote.shortened(v)
                     + " is not a whole number from " + min + " to " + max);
+        }
+
+        /** Comma-separated CIDRs or address ranges ("10.0.0.0/8, 192.0.2.10-192.0.2.20"), each checked. */
+        List<String> networks(String key) {
+            List<String> out = new java.util.ArrayList<>();
+            for (String part : optional(key, "").split(",")) {
+                String n = part.trim();
+                if (n.isEmpty()) {
+                    continue;
+                }
+                try {
+                    int dash = n.indexOf('-');
+                    if (dash > 0) {
+                        Ipv4Address from = Ipv4Address.parse(n.substring(0, dash).trim(), key);
+                        Ipv4Address to = Ipv4Address.parse(n.substring(dash + 1).trim(), key);
+                        if (from.compareTo(to) > 0) {
+                            throw new IllegalArgumentException("ends before it starts");
+                        }
+                        out.add(from + "-" + to);
+                    } else {
+                        out.add(io.silk.values.Ipv4Network.parse(n, key).toString());
+                    }
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException(source + ": " + key + " " + io.silk.values.Quote.shortened(n)
+                            + " is not a CIDR or an address range (a.b.c.d-e.f.g.h)");
+                }
+            }
+            return out;
         }
 
         Path path(String key, String fallback) {

@@ -24,7 +24,8 @@ public final class AddressBook {
      * file's shape and what the CNI result and the rules print; {@link #address()} is it typed.
      */
     public record Attachment(String containerId, String ifname, String ip, String hostInterface, String appId,
-            String spaceId, String orgId, String workload, List<ContainerMetadata.PortMapping> portMappings) {
+            String spaceId, String orgId, String workload, List<ContainerMetadata.PortMapping> portMappings,
+            List<ContainerMetadata.NetOutRule> netOutRules, List<String> dnsServers) {
 
         /** Files written before the runtime's metadata was kept have none of it. */
         public Attachment {
@@ -32,18 +33,21 @@ public final class AddressBook {
             orgId = orgId == null ? "" : orgId;
             workload = workload == null ? "" : workload;
             portMappings = portMappings == null ? List.of() : List.copyOf(portMappings);
+            netOutRules = netOutRules == null ? List.of() : List.copyOf(netOutRules);
+            dnsServers = dnsServers == null ? List.of() : List.copyOf(dnsServers);
         }
 
         public Attachment(String containerId, String ifname, String ip, String hostInterface, String appId) {
-            this(containerId, ifname, ip, hostInterface, appId, "", "", "", List.of());
+            this(containerId, ifname, ip, hostInterface, ContainerMetadata.app(appId));
         }
 
         Attachment(String containerId, String ifname, String ip, String hostInterface, ContainerMetadata m) {
-            this(containerId, ifname, ip, hostInterface, m.appId(), m.spaceId(), m.orgId(), m.workload(), m.portMappings());
+            this(containerId, ifname, ip, hostInterface, m.appId(), m.spaceId(), m.orgId(), m.workload(), m.portMappings(),
+                    m.netOutRules(), m.dnsServers());
         }
 
         public ContainerMetadata metadata() {
-            return new ContainerMetadata(appId, spaceId, orgId, workload, portMappings);
+            return new ContainerMetadata(appId, spaceId, orgId, workload, portMappings, netOutRules, dnsServers);
         }
 
         public String key() {

@@ -34,13 +34,22 @@ public final class PolicyRules {
      * A container on this cell, the app it belongs to ("" for none) and the host ports that reach it
      * from outside the overlay (NetIn).
      */
-    public record LocalContainer(String ip, String appId, java.util.List<io.silk.daemon.ipam.ContainerMetadata.PortMapping> portMappings) {
-        public LocalContainer {
-            portMappings = java.util.List.copyOf(portMappings);
-        }
+    public record LocalContainer(String ip, io.silk.daemon.ipam.ContainerMetadata metadata) {
 
         public LocalContainer(String ip, String appId) {
-            this(ip, appId, java.util.List.of());
+            this(ip, io.silk.daemon.ipam.ContainerMetadata.app(appId));
+        }
+
+        public LocalContainer(String ip, String appId, java.util.List<io.silk.daemon.ipam.ContainerMetadata.PortMapping> portMappings) {
+            this(ip, new io.silk.daemon.ipam.ContainerMetadata(appId, "", "", "", portMappings));
+        }
+
+        public String appId() {
+            return metadata.appId();
+        }
+
+        public java.util.List<io.silk.daemon.ipam.ContainerMetadata.PortMapping> portMappings() {
+            return metadata.portMappings();
         }
     }
 

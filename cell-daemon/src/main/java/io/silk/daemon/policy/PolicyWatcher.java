@@ -206,7 +206,7 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     private PolicyRules.Inputs inputs(CellState.Snapshot now) {
         HeldLease lease = now.lease();
         List<PolicyRules.LocalContainer> containers = now.containers().stream()
-                .map(a -> new PolicyRules.LocalContainer(a.ip(), a.appId(), a.portMappings())).toList();
+                .map(a -> new PolicyRules.LocalContainer(a.ip(), a.metadata())).toList();
         return new PolicyRules.Inputs(lease.subnet().toString(), lease.overlayNetwork().toString(), containers,
                 synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied);
     }

@@ -134,4 +134,38 @@ class CniHandlerTest {
             assertThat(r.get("msg").asText()).as(bad).containsAnyOf("metadata", "portMappings");
         }
     }
+
+    @Test
+    void staticSecurityGroupRulesAndDnsServersAreRead() throws Exception {
+        var m = CniHandler.metadata(Map.of(), parse("""
+                {"cniVersion":"0.3.1","name":"cf","type":"silk","dns_servers":["169.254.0.2","8.8.8.8"],
+                 "runtimeConfig":{"netOutRules":[
+                   {"protocol":1,"networks":[{"start":"8.8.8.8","end":"9.9.9.9"}],"ports":[{"start":53,"end":54}],"log":true},
+                   {"protocol":3,"networks":[{"start":"10.0.0.1","end":"10.0.0.1"}],"icmps":{"type":8}},
+                   {"protocol":0}]}}
+                """));
+        assertThat(m.dnsServers()).containsExactly("169.254.0.2", "8.8.8.8");
+        assertThat(m.netOutRules()).hasSize(3);
+        var tcp = m.netOutRules().get(0);
+        assertThat(tcp.protocol()).isEqualTo("tcp");
+        assertThat(tcp.networks()).containsExactly(new io.silk.daemon.ipam.ContainerMetadata.Range(0x08080808L, 0x09090909L));
+        assertThat(tcp.ports()).containsExactly(new io.silk.daemon.ipam.ContainerMetadata.Range(53, 54));
+        assertThat(tcp.log()).isTrue();
+        assertThat(m.netOutRules().get(1).icmpType()).isEqualTo(8);
+        assertThat(m.netOutRules().get(1).icmpCode()).isEqualTo(-1);
+        assertThat(m.netOutRules().get(2).protocol()).isEqualTo("all");
+        assertThat(m.netOutRules().get(2).networks()).as("omitted: every address").isEmpty();
+
+        JsonNode result = JSON.readTree(CniHandler.result("0.3.1", "s-x", "eth0", "/n", "10.255.1.2", m.dnsServers()));
+        assertThat(result.at("/dns/nameservers").toString()).isEqualTo("[\"169.254.0.2\",\"8.8.8.8\"]");
+
+        CniHandler h = withoutLease();
+        var add = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c", "CNI_NETNS", "/x", "CNI_IFNAME", "eth0");
+        for (String bad : new String[] {"\"dns_servers\":[\"dns.example\"]", "\"runtimeConfig\":{\"netOutRules\":[{\"protocol\":7}]}",
+                "\"runtimeConfig\":{\"netOutRules\":[{\"protocol\":1,\"ports\":[{\"start\":90,\"end\":80}]}]}",
+                "\"runtimeConfig\":{\"netOutRules\":[{\"protocol\":1,\"networks\":[{\"start\":\"1.2.3\",\"end\":\"1.2.3.4\"}]}]}"}) {
+            byte[] config = ("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"silk\"," + bad + "}").getBytes();
+            assertThat(json(h.handle(add, config)).get("code").asInt()).as(bad).isEqualTo(7);
+        }
+    }
 }

@@ -77,4 +77,25 @@ class DaemonConfigTest {
         assertThat(c.plaintext()).isFalse();
         assertThat(c.ca()).hasToString("/etc/silk/ca.pem");
     }
+
+    @Test
+    void policySettings() {
+        DaemonConfig c = DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1", "controller.plaintext", "true",
+                "policy.deny-networks.always", "169.254.169.254/32, 10.0.0.0/8", "policy.deny-networks.staging", "192.0.2.10-192.0.2.20",
+                "policy.counters-interval", "0"), "daemon.properties");
+        assertThat(c.policyBackend()).isEqualTo(DaemonConfig.PolicyBackendKind.NFTABLES);
+        assertThat(c.nflogGroup()).isEqualTo(81);
+        assertThat(c.countersInterval()).isZero();
+        assertThat(c.denyNetworks().always()).containsExactly("169.254.169.254/32", "10.0.0.0/8");
+        assertThat(c.denyNetworks().staging()).containsExactly("192.0.2.10-192.0.2.20");
+        assertThat(c.denyNetworks().running()).isEmpty();
+        for (String[] bad : new String[][] {{"policy.backend", "ebpf", "policy.backend \"ebpf\" is not nftables or iptables"},
+                {"policy.nflog-group", "0", "policy.nflog-group \"0\" is not a whole number from 1 to 65535"},
+                {"policy.deny-networks.running", "10.0.0.0/33", "policy.deny-networks.running \"10.0.0.0/33\" is not a CIDR or an address range"},
+                {"policy.deny-networks.always", "10.0.0.9-10.0.0.1", "policy.deny-networks.always \"10.0.0.9-10.0.0.1\" is not a CIDR"}}) {
+            assertThatThrownBy(() -> DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1",
+                    "controller.plaintext", "true", bad[0], bad[1]), "daemon.properties")).as(bad[0])
+                    .hasMessageContaining("daemon.properties: " + bad[2]);
+        }
+    }
 }

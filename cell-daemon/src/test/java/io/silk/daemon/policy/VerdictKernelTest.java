@@ -87,7 +87,7 @@ class VerdictKernelTest {
         assertThat(k.tcp(k.c1, KernelCell.OUTSIDE_IP, 9999)).isFalse();
         List<Verdict> egress = read(verdicts, 1);
         assertThat(egress).extracting(Verdict::line)
-                .contains("denied app=app-a(" + C1_IP + ") -> " + OUTSIDE_IP + " tcp/9999: no egress policy allows it");
+                .contains("denied app=app-a(" + C1_IP + ") -> " + OUTSIDE_IP + " tcp/9999: no security group or egress policy allows it");
 
         assertThat(k.tcp(k.c1, C2_IP, 8080)).isTrue();
         assertThat(read(verdicts, 1)).extracting(Verdict::line)

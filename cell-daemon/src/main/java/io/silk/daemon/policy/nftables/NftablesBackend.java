@@ -41,11 +41,12 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final Nftables nft;
     private final Iptables legacy;
     private final Ruleset.Logging logging;
+    private final Ruleset.DenyNetworks deny;
 
     // Guarded by this: the policy model...
     private Ruleset ruleset;
     private final Map<String, String> appOfContainer = new HashMap<>();
-    private final Map<String, List<ContainerMetadata.PortMapping>> portsOfContainer = new HashMap<>();
+    private final Map<String, ContainerMetadata> metadataOfContainer = new HashMap<>();
     private final Map<String, Set<String>> containersOfApp = new HashMap<>();
     private final Map<Long, C2CPolicy> c2c = new HashMap<>();
     private final Map<Long, EgressPolicy> egress = new HashMap<>();
@@ -62,6 +63,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
             List.of(NftablesBackend::address, Long::toString, Long::toString));
     private final IntervalSet egressIcmp = new IntervalSet(Ruleset.EGRESS_ICMP,
             List.of(NftablesBackend::address, Long::toString, Long::toString));
+    private final IntervalSet egressLogged = new IntervalSet(Ruleset.EGRESS_LOGGED,
+            List.of(NftablesBackend::address, Long::toString, Long::toString));
+    private final CountedSet stagingContainers = new CountedSet(Ruleset.STAGING_CONTAINERS);
     private final java.util.concurrent.atomic.AtomicLong wholeWrites = new java.util.concurrent.atomic.AtomicLong();
     /** True once this process wrote the whole table; until then every apply writes it whole. */
     private boolean written;
@@ -74,9 +78,15 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
      *               (null: none to look for)
      */
     public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging) {
+        this(nft, legacy, logging, Ruleset.DenyNetworks.NONE);
+    }
+
+    /** @param deny destinations no container may reach, whatever allows it */
+    public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging, Ruleset.DenyNetworks deny) {
         this.nft = nft;
         this.legacy = legacy;
         this.logging = logging;
+        this.deny = deny;
     }
 
     @Override
@@ -89,7 +99,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     @Override
     public synchronized void apply(PolicyRules.Inputs in) {
         Ruleset wanted = new Ruleset(in.localSubnet(), in.overlayNetwork(), new Ruleset.Logging(
-                in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate()));
+                in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate()), deny);
         if (!written || !wanted.equals(ruleset)) {
             replace(wanted, in);
             return;
@@ -104,7 +114,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
         for (var e : List.copyOf(appOfContainer.entrySet())) {
             PolicyRules.LocalContainer now = containersNow.get(e.getKey());
-            if (now == null || !now.appId().equals(e.getValue()) || !now.portMappings().equals(portsOfContainer.get(e.getKey()))) {
+            if (now == null || !now.metadata().equals(metadataOfContainer.get(e.getKey()))) {
                 removeContainer(e.getKey());
             }
         }
@@ -217,8 +227,10 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     /** Elements per set, as written to the kernel. */
     public synchronized Map<String, Integer> elementCounts() {
-        return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.PORT_MAPPINGS, portMappings.size(), Ruleset.C2C_PORT, c2cPort.size(),
-                Ruleset.C2C_RANGE, c2cRange.size(), Ruleset.EGRESS, egressSet.size(), Ruleset.EGRESS_ICMP, egressIcmp.size());
+        return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.PORT_MAPPINGS, portMappings.size(),
+                Ruleset.STAGING_CONTAINERS, stagingContainers.size(), Ruleset.C2C_PORT, c2cPort.size(),
+                Ruleset.C2C_RANGE, c2cRange.size(), Ruleset.EGRESS, egressSet.size(), Ruleset.EGRESS_ICMP, egressIcmp.size(),
+                Ruleset.EGRESS_LOGGED, egressLogged.size());
     }
 
     // ---- the model ------------------------------------------------------------------------------
@@ -239,7 +251,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         } else {
             // Rebuild the elements from the model as it stands.
             List<PolicyRules.LocalContainer> containers = appOfContainer.entrySet().stream()
-                    .map(e -> new PolicyRules.LocalContainer(e.getKey(), e.getValue(), portsOfContainer.get(e.getKey()))).toList();
+                    .map(e -> new PolicyRules.LocalContainer(e.getKey(), metadataOfContainer.get(e.getKey()))).toList();
             List<C2CPolicy> c2cs = List.copyOf(c2c.values());
             List<EgressPolicy> egresses = List.copyOf(egress.values());
             resetModel();
@@ -282,16 +294,18 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         }
         containerTag.addAll(all);
         portMappings.addAll(all);
+        stagingContainers.addAll(all);
         c2cPort.addAll(all);
         c2cRange.addAll(all);
         egressSet.addAll(all);
         egressIcmp.addAll(all);
+        egressLogged.addAll(all);
         return all;
     }
 
     private void resetModel() {
         appOfContainer.clear();
-        portsOfContainer.clear();
+        metadataOfContainer.clear();
         containersOfApp.clear();
         c2c.clear();
         egress.clear();
@@ -301,6 +315,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         appOfTag.clear();
         containerTag.clear();
         portMappings.clear();
+        stagingContainers.clear();
+        egressLogged.clear();
         c2cPort.clear();
         c2cRange.clear();
         egressSet.clear();
@@ -322,10 +338,12 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         Transaction tx = new Transaction(TABLE);
         containerTag.flush(tx);
         portMappings.flush(tx);
+        stagingContainers.flush(tx);
         c2cPort.flush(tx);
         c2cRange.flush(tx);
         egressSet.flush(tx);
         egressIcmp.flush(tx);
+        egressLogged.flush(tx);
         return tx;
     }
 
@@ -333,8 +351,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         String ip = c.ip();
         String app = c.appId();
         appOfContainer.put(ip, app);
-        portsOfContainer.put(ip, c.portMappings());
+        metadataOfContainer.put(ip, c.metadata());
         mapPorts(ip, c.portMappings(), true);
+        containerEgress(ip, c.metadata(), true);
         containersOfApp.computeIfAbsent(app, a -> new HashSet<>()).add(ip);
         TagHolders t = tags.get(app);
         if (t != null) {
@@ -346,7 +365,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private void removeContainer(String ip) {
         String app = appOfContainer.remove(ip);
-        mapPorts(ip, portsOfContainer.remove(ip), false);
+        ContainerMetadata metadata = metadataOfContainer.remove(ip);
+        mapPorts(ip, metadata.portMappings(), false);
+        containerEgress(ip, metadata, false);
         Set<String> ips = containersOfApp.get(app);
         ips.remove(ip);
         if (ips.isEmpty()) {
@@ -437,11 +458,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
                 box = Box.of(destinations, new Box.Range(0, 255), new Box.Range(0, 65535));
             }
         }
-        if (hold) {
-            set.hold(ip, box);
-        } else {
-            set.release(ip, box);
-        }
+        hold(set, ip, box, hold);
     }
 
     private void holdTag(String app, int tag) {
@@ -469,6 +486,69 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private void setTag(String ip, String tag) {
         containerTag.put(ip, tag);
+    }
+
+    private static final Box.Range ANY_ADDRESS = new Box.Range(0, 0xffff_ffffL);
+    private static final Box.Range ANY_PROTOCOL = new Box.Range(0, 255);
+    private static final Box.Range ANY_PORT = new Box.Range(0, 65535);
+    private static final Box.Range ANY_ICMP = new Box.Range(0, 255);
+
+    /**
+     * What the container itself may reach, from what the runtime passed at ADD: its security-group
+     * rules ({@code netOutRules}, static mode; logged ones also go to {@code egress_logged}) and the
+     * DNS servers of its configuration (tcp and udp 53).
+     */
+    private void containerEgress(String ip, ContainerMetadata m, boolean hold) {
+        for (ContainerMetadata.NetOutRule r : m.netOutRules()) {
+            List<Box.Range> networks = r.networks().isEmpty() ? List.of(ANY_ADDRESS)
+                    : r.networks().stream().map(n -> new Box.Range(n.start(), n.end())).toList();
+            List<Box.Range> ports = r.ports().isEmpty() ? List.of(ANY_PORT)
+                    : r.ports().stream().map(p -> new Box.Range(p.start(), p.end())).toList();
+            for (Box.Range net : networks) {
+                switch (r.protocol()) {
+                    case "icmp" -> hold(egressIcmp, ip, Box.of(net, r.icmpType() < 0 ? ANY_ICMP : new Box.Range(r.icmpType(), r.icmpType()),
+                            r.icmpCode() < 0 ? ANY_ICMP : new Box.Range(r.icmpCode(), r.icmpCode())), hold);
+                    case "tcp", "udp" -> {
+                        int proto = protocolNumber(r.protocol());
+                        for (Box.Range port : ports) {
+                            Box box = Box.of(net, new Box.Range(proto, proto), port);
+                            hold(egressSet, ip, box, hold);
+                            if (r.log()) {
+                                hold(egressLogged, ip, box, hold);
+                            }
+                        }
+                    }
+                    default -> {
+                        Box box = Box.of(net, ANY_PROTOCOL, ANY_PORT);
+                        hold(egressSet, ip, box, hold);
+                        if (r.log()) {
+                            hold(egressLogged, ip, box, hold);
+                        }
+                    }
+                }
+            }
+        }
+        for (String server : m.dnsServers()) {
+            long a = unsigned(Ipv4Address.parse(server, "dns server"));
+            for (int proto : new int[] {6, 17}) {
+                hold(egressSet, ip, Box.of(new Box.Range(a, a), new Box.Range(proto, proto), new Box.Range(53, 53)), hold);
+            }
+        }
+        if (m.staging()) {
+            if (hold) {
+                stagingContainers.hold(ip);
+            } else {
+                stagingContainers.release(ip);
+            }
+        }
+    }
+
+    private static void hold(IntervalSet set, String scope, Box box, boolean hold) {
+        if (hold) {
+            set.hold(scope, box);
+        } else {
+            set.release(scope, box);
+        }
     }
 
     /** NetIn: the container's host ports, DNAT'ed to it from the cell's addresses. */

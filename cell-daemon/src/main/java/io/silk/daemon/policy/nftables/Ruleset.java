@@ -17,12 +17,32 @@ package io.silk.daemon.policy.nftables;
  * postrouting (srcnat) from the subnet to outside the overlay → masquerade
  * </pre>
  */
-public record Ruleset(String subnet, String overlay, Logging logging) {
+public record Ruleset(String subnet, String overlay, Logging logging, DenyNetworks deny) {
+
+    public Ruleset(String subnet, String overlay, Logging logging) {
+        this(subnet, overlay, logging, DenyNetworks.NONE);
+    }
+
+    /**
+     * Destinations outside the overlay no container may reach whatever allows it (Cloud Foundry's
+     * {@code deny_networks}): for every container, for running ones (apps and tasks), for staging
+     * ones. Each entry a CIDR or a range {@code a.b.c.d-e.f.g.h}.
+     */
+    public record DenyNetworks(java.util.List<String> always, java.util.List<String> running, java.util.List<String> staging) {
+        public static final DenyNetworks NONE = new DenyNetworks(java.util.List.of(), java.util.List.of(), java.util.List.of());
+
+        public DenyNetworks {
+            always = java.util.List.copyOf(always);
+            running = java.util.List.copyOf(running);
+            staging = java.util.List.copyOf(staging);
+        }
+    }
 
     public static final String FAMILY_AND_TABLE = "inet silk";
     public static final String PREFIX_DENY_IN = "silk-deny-in";
     public static final String PREFIX_DENY_OUT = "silk-deny-out";
     public static final String PREFIX_ALLOW_IN = "silk-allow-in";
+    public static final String PREFIX_ALLOW_OUT = "silk-allow-out";
 
     /** What the kernel logs to NFLOG {@code group}; denied packets are logged at most {@code rate} a second. */
     public record Logging(boolean denied, boolean accepted, int group, int rate) {
@@ -35,8 +55,11 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
     static final String C2C_RANGE = "c2c_range";
     static final String EGRESS = "egress";
     static final String EGRESS_ICMP = "egress_icmp";
+    static final String EGRESS_LOGGED = "egress_logged";
+    static final String STAGING_CONTAINERS = "staging_containers";
     static final java.util.Set<String> MAPS = java.util.Set.of(CONTAINER_TAG, PORT_MAPPINGS);
-    static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP};
+    static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, STAGING_CONTAINERS, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP,
+        EGRESS_LOGGED};
     static final String[] CHAINS = {"prerouting", "prerouting_nat", "output_nat", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
 
     /** The table's sets and chains as one nft {@code table} block; chain bodies follow in {@link #chainRules}. */
@@ -49,6 +72,8 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
                   set c2c_range { type ipv4_addr . mark . inet_proto . inet_service; flags interval; counter; }
                   set egress { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; counter; }
                   set egress_icmp { type ipv4_addr . ipv4_addr . icmp_type . icmp_code; flags interval; counter; }
+                  set egress_logged { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; }
+                  set staging_containers { type ipv4_addr; }
                   chain prerouting { type filter hook prerouting priority mangle; policy accept; }
                   chain prerouting_nat { type nat hook prerouting priority dstnat; policy accept; }
                   chain output_nat { type nat hook output priority -100; policy accept; }
@@ -87,6 +112,23 @@ public record Ruleset(String subnet, String overlay, Logging logging) {
         rule(b, "c2c_allowed", "accept");
         // Towards other cells' containers: their cells decide.
         rule(b, "container_egress", "ip daddr " + overlay + " accept");
+        // Deny networks win over every allow below.
+        if (!deny.always().isEmpty()) {
+            rule(b, "container_egress", "ip daddr { " + String.join(", ", deny.always()) + " } counter reject with icmp type admin-prohibited");
+        }
+        if (!deny.staging().isEmpty()) {
+            rule(b, "container_egress", "ip saddr @staging_containers ip daddr { " + String.join(", ", deny.staging())
+                    + " } counter reject with icmp type admin-prohibited");
+        }
+        if (!deny.running().isEmpty()) {
+            rule(b, "container_egress", "ip saddr != @staging_containers ip daddr { " + String.join(", ", deny.running())
+                    + " } counter reject with icmp type admin-prohibited");
+        }
+        if (logging.group() > 0) {
+            // Security-group rules with log: their new connections are logged, then let out below.
+            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress_logged ct state new log group "
+                    + logging.group() + " prefix \"" + PREFIX_ALLOW_OUT + "\"");
+        }
         rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress accept");
         rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp accept");
         deny(b, "container_egress", PREFIX_DENY_OUT);

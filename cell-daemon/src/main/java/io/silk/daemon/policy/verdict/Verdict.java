@@ -16,7 +16,7 @@ public record Verdict(Instant at, Kind kind, String sourceApp, String sourceIp, 
         String protocol, int port, int icmpType, int bytes, String reason) {
 
     public enum Kind {
-        DENIED_INGRESS("denied"), DENIED_EGRESS("denied"), ALLOWED_INGRESS("allowed");
+        DENIED_INGRESS("denied"), DENIED_EGRESS("denied"), ALLOWED_INGRESS("allowed"), ALLOWED_EGRESS("allowed");
 
         final String word;
 
@@ -25,11 +25,11 @@ public record Verdict(Instant at, Kind kind, String sourceApp, String sourceIp, 
         }
 
         public boolean denied() {
-            return this != ALLOWED_INGRESS;
+            return this == DENIED_INGRESS || this == DENIED_EGRESS;
         }
 
         public String direction() {
-            return this == DENIED_EGRESS ? "egress" : "ingress";
+            return this == DENIED_EGRESS || this == ALLOWED_EGRESS ? "egress" : "ingress";
         }
     }
 

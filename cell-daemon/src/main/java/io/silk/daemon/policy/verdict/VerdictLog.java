@@ -53,6 +53,7 @@ public final class VerdictLog {
             case Ruleset.PREFIX_DENY_IN -> Verdict.Kind.DENIED_INGRESS;
             case Ruleset.PREFIX_DENY_OUT -> Verdict.Kind.DENIED_EGRESS;
             case Ruleset.PREFIX_ALLOW_IN -> Verdict.Kind.ALLOWED_INGRESS;
+            case Ruleset.PREFIX_ALLOW_OUT -> Verdict.Kind.ALLOWED_EGRESS;
             default -> null;
         };
         if (kind == null || p.source() == null) {
@@ -71,10 +72,11 @@ public final class VerdictLog {
         String sourceApp;
         String destinationApp;
         String reason;
-        if (kind == Verdict.Kind.DENIED_EGRESS) {
+        if (kind == Verdict.Kind.DENIED_EGRESS || kind == Verdict.Kind.ALLOWED_EGRESS) {
             sourceApp = directory.appOf(src).orElse("");
             destinationApp = "";
-            reason = "no egress policy allows it";
+            reason = kind == Verdict.Kind.DENIED_EGRESS ? "no security group or egress policy allows it"
+                    : "a security group rule with log allows it";
         } else {
             // From this cell's containers the address names the app; from another cell, the tag
             // VXLAN-GBP carried in the mark.

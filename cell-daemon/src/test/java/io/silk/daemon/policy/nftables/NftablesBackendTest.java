@@ -91,7 +91,7 @@ class NftablesBackendTest {
                 .contains("flush chain inet silk forward\n")
                 .contains("add rule inet silk forward ip daddr 10.255.1.0/24 jump c2c_ingress")
                 .contains("add rule inet silk postrouting ip saddr 10.255.1.0/24 ip daddr != 10.255.0.0/16 masquerade");
-        assertThat(nft.scripts.get(1)).startsWith("flush map inet silk container_tag\nflush map inet silk port_mappings\nflush set inet silk c2c_port\n");
+        assertThat(nft.scripts.get(1)).startsWith("flush map inet silk container_tag\nflush map inet silk port_mappings\nflush set inet silk staging_containers\nflush set inet silk c2c_port\n");
     }
 
     @Test
