@@ -16,6 +16,7 @@ import io.silk.daemon.policy.Iptables;
 import io.silk.daemon.policy.IptablesBackend;
 import io.silk.daemon.policy.PolicyBackend;
 import io.silk.daemon.policy.nftables.KernelNftables;
+import io.silk.daemon.policy.nftables.LibNftables;
 import io.silk.daemon.policy.nftables.NftablesBackend;
 import io.silk.daemon.policy.nftables.Ruleset;
 import io.silk.daemon.policy.verdict.AllowedTraffic;
@@ -170,7 +171,9 @@ public final class CellDaemon {
         }
         NflogSocket nflogToClose = nflog;
         if (backend instanceof NftablesBackend nftables && !cfg.countersInterval().isZero()) {
-            AllowedTraffic allowed = new AllowedTraffic(nft, nftables, metrics);
+            // An nft context (and thread) of its own: listing 100,000 counters must not delay a change.
+            LibNftables counters = LibNftables.open();
+            AllowedTraffic allowed = new AllowedTraffic(counters::json, nftables, metrics);
             Thread.ofPlatform().name("policy-counters").daemon().start(() -> everyInterval(cfg.countersInterval(), allowed::read,
                     "reading the policy counters"));
         }

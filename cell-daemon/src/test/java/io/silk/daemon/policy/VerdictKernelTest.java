@@ -102,7 +102,7 @@ class VerdictKernelTest {
         try {
             NftablesBackend backend = new NftablesBackend(nft, null, Ruleset.Logging.OFF);
             SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-            AllowedTraffic allowed = new AllowedTraffic(nft, backend, metrics);
+            AllowedTraffic allowed = new AllowedTraffic(nft::json, backend, metrics);
             k.listen(k.c2, C2_IP, 8080, "tcp");
             backend.prepare();
             PolicyRules.Inputs in = inputs(List.of(c2c(1, "tcp", 8080, 8080)), List.of(), false);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.silk.daemon.policy.nftables.Nftables;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
@@ -29,7 +28,7 @@ public final class AllowedTraffic {
         long wholeWrites();
     }
 
-    private final Nftables nft;
+    private final java.util.function.UnaryOperator<String> listing;
     private final PolicyDirectory directory;
     private final Writes writes;
     private long writesSeen = -1;
@@ -38,8 +37,13 @@ public final class AllowedTraffic {
     private final Map<String, long[]> lastSeen = new HashMap<>();
     private final Map<List<String>, AtomicLongArray> totals = new ConcurrentHashMap<>();
 
-    public <T extends PolicyDirectory & Writes> AllowedTraffic(Nftables nft, T backend, MeterRegistry metrics) {
-        this.nft = nft;
+    /**
+     * @param listing runs an nft listing command and returns its JSON: give it an nft context of its
+     *                own, so a listing of a large set never holds up a policy change behind it
+     */
+    public <T extends PolicyDirectory & Writes> AllowedTraffic(java.util.function.UnaryOperator<String> listing, T backend,
+            MeterRegistry metrics) {
+        this.listing = listing;
         this.directory = backend;
         this.writes = backend;
         this.metrics = metrics;
@@ -55,7 +59,7 @@ public final class AllowedTraffic {
         for (String set : SETS) {
             JsonNode root;
             try {
-                root = JSON.readTree(nft.json("list set inet silk " + set));
+                root = JSON.readTree(listing.apply("list set inet silk " + set));
             } catch (IOException e) {
                 throw new IllegalStateException("read the counters of inet silk " + set + ": " + e.getMessage(), e);
             }

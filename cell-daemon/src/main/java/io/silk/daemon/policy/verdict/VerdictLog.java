@@ -80,8 +80,10 @@ public final class VerdictLog {
         } else {
             // From this cell's containers the address names the app; from another cell, the tag
             // VXLAN-GBP carried in the mark.
-            sourceApp = directory.appOf(src).orElseGet(() -> directory.appOfTag(p.mark() & 0xffff)
-                    .orElse("tag:0x" + Long.toHexString(p.mark() & 0xffff)));
+            // An untagged packet (mark 0: its app is in no policy, so its cell marks nothing) names no app.
+            long tag = p.mark() & 0xffff;
+            sourceApp = directory.appOf(src).orElseGet(() -> tag == 0 ? ""
+                    : directory.appOfTag(tag).orElse("tag:0x" + Long.toHexString(tag)));
             destinationApp = directory.appOf(dst).orElse("");
             if (kind == Verdict.Kind.ALLOWED_INGRESS) {
                 reason = "a policy allows it";
