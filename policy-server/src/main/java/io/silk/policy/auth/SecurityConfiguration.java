@@ -57,6 +57,8 @@ public class SecurityConfiguration {
         }
         http.authorizeHttpRequests(a -> a
                         .requestMatchers("/", "/health", "/actuator/health/**", "/openapi.yaml").permitAll()
+                        // Served only on the internal port, where Tomcat has checked the client certificate (InternalPort).
+                        .requestMatchers("/networking/v1/internal/**").permitAll()
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o.bearerTokenResolver(new HeaderBearerToken()).jwt(j -> j.decoder(new VerifiedTokens(tokens))).authenticationEntryPoint(unauthorized()));
         return http.build();

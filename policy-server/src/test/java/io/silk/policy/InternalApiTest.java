@@ -1,0 +1,158 @@
+package io.silk.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cf's internal policy API on its own port with mutual TLS, called as a third-party agent calls it
+ * (curl with a client certificate the CA signed), in cf's shapes.
+ */
+class InternalApiTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static PolicyServerHarness server;
+    static Path pki;
+    static int internalPort;
+
+    static void openssl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(pki.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("openssl " + String.join(" ", args) + ": " + out);
+        }
+    }
+
+    /** A CA, a server certificate for localhost and an agent's client certificate. */
+    static void makePki() throws Exception {
+        pki = Files.createTempDirectory("silk-internal-pki");
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-subj", "/CN=silk-test-ca", "-keyout", "ca-key.pem", "-out", "ca.pem");
+        for (String[] who : new String[][] {{"server", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1"},
+                {"agent", "/CN=third-party-agent", "extendedKeyUsage=clientAuth"}}) {
+            openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", who[1],
+                    "-keyout", who[0] + "-key.pem", "-out", who[0] + ".csr");
+            Files.writeString(pki.resolve(who[0] + ".ext"), who[2] + "\n");
+            openssl("x509", "-req", "-in", who[0] + ".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+                    "-days", "2", "-extfile", who[0] + ".ext", "-out", who[0] + ".pem");
+        }
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        makePki();
+        try (ServerSocket s = new ServerSocket(0)) {
+            internalPort = s.getLocalPort();
+        }
+        server = new PolicyServerHarness("silk.policy-server.internal.port=" + internalPort,
+                "silk.policy-server.internal.certificate=" + pki.resolve("server.pem"),
+                "silk.policy-server.internal.private-key=" + pki.resolve("server-key.pem"),
+                "silk.policy-server.internal.client-ca=" + pki.resolve("ca.pem"));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    record Answer(int status, JsonNode body) {}
+
+    static Answer internal(String method, String path, String body, boolean withCertificate) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "--cacert", pki.resolve("ca.pem").toString(),
+                "-X", method, "-w", "\n%{http_code}"));
+        if (withCertificate) {
+            cmd.addAll(List.of("--cert", pki.resolve("agent.pem").toString(), "--key", pki.resolve("agent-key.pem").toString()));
+        }
+        if (body != null) {
+            cmd.addAll(List.of("-H", "Content-Type: application/json", "--data-binary", body));
+        }
+        cmd.add("https://localhost:" + internalPort + path);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("curl failed (" + p.exitValue() + "): " + out);
+        }
+        int nl = out.lastIndexOf('\n');
+        return new Answer(Integer.parseInt(out.substring(nl + 1).trim()), JSON.readTree(out.substring(0, nl)));
+    }
+
+    @Test
+    void policiesWithTheirTagsInCfsShape() throws Exception {
+        String admin = server.token("admin", "network.admin");
+        assertThat(server.call("POST", "/networking/v1/external/policies", admin, """
+                {"policies":[{"source":{"id":"int-a"},"destination":{"id":"int-b","protocol":"tcp","ports":{"start":8080,"end":8090}}},
+                             {"source":{"id":"int-c"},"destination":{"id":"int-d","protocol":"udp","ports":{"start":53,"end":53}}}]}
+                """).status()).isEqualTo(200);
+
+        Answer all = internal("GET", "/networking/v1/internal/policies", null, true);
+        assertThat(all.status()).isEqualTo(200);
+        JsonNode policies = all.body().get("policies");
+        assertThat(policies).hasSizeGreaterThanOrEqualTo(2);
+        JsonNode ab = null;
+        for (JsonNode p : policies) {
+            if (p.at("/source/id").asText().equals("int-a")) {
+                ab = p;
+            }
+        }
+        assertThat(ab).isNotNull();
+        assertThat(ab.at("/source/tag").asText()).matches("[0-9A-F]{4}");
+        assertThat(ab.at("/destination/tag").asText()).matches("[0-9A-F]{4}").isNotEqualTo(ab.at("/source/tag").asText());
+        assertThat(ab.at("/destination/protocol").asText()).isEqualTo("tcp");
+        assertThat(ab.at("/destination/ports/start").asInt()).isEqualTo(8080);
+        assertThat(ab.at("/destination/ports/end").asInt()).isEqualTo(8090);
+
+        Answer filtered = internal("GET", "/networking/v1/internal/policies?id=int-d", null, true);
+        assertThat(filtered.body().get("policies")).hasSize(1);
+        assertThat(filtered.body().at("/policies/0/source/id").asText()).isEqualTo("int-c");
+    }
+
+    @Test
+    void tagsForGroupsThatAreNotAppsAreIdempotentAndKeepTheirType() throws Exception {
+        Answer router = internal("PUT", "/networking/v1/internal/tags", "{\"id\":\"INGRESS_ROUTER\",\"type\":\"router\"}", true);
+        assertThat(router.status()).isEqualTo(200);
+        assertThat(router.body().get("id").asText()).isEqualTo("INGRESS_ROUTER");
+        assertThat(router.body().get("type").asText()).isEqualTo("router");
+        String tag = router.body().get("tag").asText();
+        assertThat(tag).matches("[0-9A-F]{4}");
+        Answer again = internal("PUT", "/networking/v1/internal/tags", "{\"id\":\"INGRESS_ROUTER\",\"type\":\"router\"}", true);
+        assertThat(again.body().get("tag").asText()).as("idempotent").isEqualTo(tag);
+
+        Answer clash = internal("PUT", "/networking/v1/internal/tags", "{\"id\":\"INGRESS_ROUTER\",\"type\":\"app\"}", true);
+        assertThat(clash.status()).isEqualTo(409);
+        assertThat(clash.body().toString()).contains("INGRESS_ROUTER", "router");
+        assertThat(internal("PUT", "/networking/v1/internal/tags", "{\"id\":\"x\"}", true).status()).isEqualTo(400);
+
+        // A policy naming the router and then deleted does not take the router's tag away.
+        String admin = server.token("admin", "network.admin");
+        String policy = "{\"policies\":[{\"source\":{\"id\":\"INGRESS_ROUTER\"},\"destination\":{\"id\":\"int-e\",\"protocol\":\"tcp\","
+                + "\"ports\":{\"start\":8080,\"end\":8080}}}]}";
+        assertThat(server.call("POST", "/networking/v1/external/policies", admin, policy).status()).isEqualTo(200);
+        assertThat(server.call("POST", "/networking/v1/external/policies/delete", admin, policy).status()).isEqualTo(200);
+        assertThat(internal("PUT", "/networking/v1/internal/tags", "{\"id\":\"INGRESS_ROUTER\",\"type\":\"router\"}", true)
+                .body().get("tag").asText()).isEqualTo(tag);
+    }
+
+    @Test
+    void eachApiOnItsOwnPortAndNoAgentWithoutACertificate() throws Exception {
+        assertThatThrownBy(() -> internal("GET", "/networking/v1/internal/policies", null, false))
+                .isInstanceOf(IOException.class).hasMessageContaining("curl failed");
+        assertThat(server.call("GET", "/networking/v1/internal/policies", null, null).status())
+                .as("not on the external port").isEqualTo(404);
+        assertThat(internal("GET", "/networking/v1/external/policies", null, true).status())
+                .as("the external API is not on the internal port").isEqualTo(404);
+    }
+}
