@@ -355,14 +355,7 @@ public final class Netlink implements AutoCloseable {
         }
         int mySeq = ++seq;
         byte[] req = message.finish(mySeq);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(req.length);
-            MemorySegment.copy(req, 0, out, ValueLayout.JAVA_BYTE, 0, req.length);
-            var sent = Libc.send(fd, out, req.length);
-            if (sent.failed()) {
-                throw new NetlinkException(operation + ": send", sent.errno());
-            }
-        }
+        NetlinkSockets.send(fd, req, req.length, operation);
         List<NetlinkMessage.Received> data = new ArrayList<>();
         while (true) {
             var got = Libc.recv(fd, receive, RECV_BUFFER);

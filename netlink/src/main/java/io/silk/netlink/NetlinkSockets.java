@@ -31,6 +31,21 @@ final class NetlinkSockets {
         return fd;
     }
 
+    /** Sends {@code length} bytes of {@code bytes} in one call; a short send is an error. */
+    static void send(int fd, byte[] bytes, int length, String what) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(length);
+            MemorySegment.copy(bytes, 0, out, ValueLayout.JAVA_BYTE, 0, length);
+            var sent = Libc.send(fd, out, length);
+            if (sent.failed()) {
+                throw new NetlinkException(what + ": send", sent.errno());
+            }
+            if (sent.value() != length) {
+                throw new IllegalStateException(what + ": sent only " + sent.value() + " of " + length + " bytes");
+            }
+        }
+    }
+
     /**
      * Runs {@code make} on a throwaway thread that joins the network namespace at {@code netns}, so
      * no thread of the caller ever changes namespace; a socket made there stays in that namespace.

@@ -446,17 +446,7 @@ public final class NfTablesSocket implements AutoCloseable {
         // Every message is answered at once, each answer its own skb (~1 KiB of buffer each).
         ensureBuffer(false, Math.max(256 * 1024, messages * 2048 + 64 * 1024), summary);
 
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(enc.length());
-            MemorySegment.copy(enc.bytes(), 0, out, ValueLayout.JAVA_BYTE, 0, enc.length());
-            var sent = Libc.send(fd, out, enc.length());
-            if (sent.failed()) {
-                throw new NetlinkException(summary + ": send", sent.errno());
-            }
-            if (sent.value() != enc.length()) {
-                throw new IllegalStateException(summary + ": sent only " + sent.value() + " bytes");
-            }
-        }
+        NetlinkSockets.send(fd, enc.bytes(), enc.length(), summary);
         awaitAnswers(batch, enc, summary);
     }
 

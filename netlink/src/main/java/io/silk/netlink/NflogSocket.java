@@ -317,14 +317,7 @@ public final class NflogSocket implements AutoCloseable {
             attributes.accept(m);
             int mySeq = ++seq;
             byte[] req = m.finish(mySeq);
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment out = a.allocate(req.length);
-                MemorySegment.copy(req, 0, out, ValueLayout.JAVA_BYTE, 0, req.length);
-                var sent = Libc.send(fd, out, req.length);
-                if (sent.failed()) {
-                    throw new NetlinkException(operation + ": send", sent.errno());
-                }
-            }
+            NetlinkSockets.send(fd, req, req.length, operation);
             lastAck = Integer.MIN_VALUE;
             long deadline = System.nanoTime() + ACK_TIMEOUT_MILLIS * 1_000_000L;
             while (lastAck == Integer.MIN_VALUE) {

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.silk.testing.MutualTlsCurl;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,22 +72,10 @@ class InternalApiTest {
     record Answer(int status, JsonNode body) {}
 
     static Answer internal(String method, String path, String body, boolean withCertificate) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "--cacert", pki.resolve("ca.pem").toString(),
-                "-X", method, "-w", "\n%{http_code}"));
-        if (withCertificate) {
-            cmd.addAll(List.of("--cert", pki.resolve("agent.pem").toString(), "--key", pki.resolve("agent-key.pem").toString()));
-        }
-        if (body != null) {
-            cmd.addAll(List.of("-H", "Content-Type: application/json", "--data-binary", body));
-        }
-        cmd.add("https://localhost:" + internalPort + path);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("curl failed (" + p.exitValue() + "): " + out);
-        }
-        int nl = out.lastIndexOf('\n');
-        return new Answer(Integer.parseInt(out.substring(nl + 1).trim()), JSON.readTree(out.substring(0, nl)));
+        MutualTlsCurl curl = withCertificate ? new MutualTlsCurl(pki.resolve("ca.pem"), pki.resolve("agent.pem"), pki.resolve("agent-key.pem"))
+                : MutualTlsCurl.anonymous(pki.resolve("ca.pem"));
+        MutualTlsCurl.Answer a = curl.call(method, "https://localhost:" + internalPort + path, body);
+        return new Answer(a.status(), JSON.readTree(a.body()));
     }
 
     @Test

@@ -16,13 +16,11 @@ import io.silk.daemon.policy.nftables.NftablesBackend;
 import io.silk.daemon.policy.nftables.Ruleset;
 import io.silk.daemon.policy.verdict.Verdict;
 import io.silk.daemon.policy.verdict.VerdictLog;
-import io.silk.netlink.NflogPacket;
 import io.silk.netlink.NflogSocket;
 import io.silk.values.Ipv4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -99,16 +97,8 @@ class NetOutKernelTest {
             assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("running: not denied there").isTrue();
 
             // The rule with log: its new connections are logged, named by the app.
-            List<String> lines = new java.util.ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (lines.stream().noneMatch(l -> l.startsWith("allowed")) && System.nanoTime() < deadline) {
-                for (NflogPacket p : nflog.receive(Duration.ofMillis(200))) {
-                    Verdict v = verdicts.record(p);
-                    if (v != null) {
-                        lines.add(v.line());
-                    }
-                }
-            }
+            List<String> lines = VerdictKernelTest.readUntil(nflog, verdicts, v -> v.kind() == Verdict.Kind.ALLOWED_EGRESS)
+                    .stream().map(Verdict::line).toList();
             assertThat(lines).contains("allowed app=app-a(" + C1_IP + ") -> " + OUTSIDE_IP
                     + " tcp/9999: a security group rule with log allows it");
             assertThat(Files.readString(dns)).contains("dns-query");

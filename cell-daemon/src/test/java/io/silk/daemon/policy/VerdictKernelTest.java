@@ -50,13 +50,22 @@ class VerdictKernelTest {
 
     /** Verdicts the log recorded until {@code wanted} have arrived (or 5 s passed). */
     List<Verdict> read(VerdictLog verdicts, int wanted) {
+        int[] seen = {0};
+        return readUntil(nflog, verdicts, v -> ++seen[0] >= wanted);
+    }
+
+    /** Verdicts read from NFLOG and recorded, up to the first that {@code last} accepts (or for 5 s). */
+    static List<Verdict> readUntil(NflogSocket nflog, VerdictLog verdicts, java.util.function.Predicate<Verdict> last) {
         List<Verdict> seen = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (seen.size() < wanted && System.nanoTime() < deadline) {
+        while (System.nanoTime() < deadline) {
             for (NflogPacket p : nflog.receive(Duration.ofMillis(200))) {
                 Verdict v = verdicts.record(p);
                 if (v != null) {
                     seen.add(v);
+                    if (last.test(v)) {
+                        return seen;
+                    }
                 }
             }
         }

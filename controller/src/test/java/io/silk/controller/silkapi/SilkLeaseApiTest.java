@@ -9,10 +9,9 @@ import io.silk.controller.testing.TestPki;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.LeaseServiceGrpc;
 import io.silk.proto.v1.ListRequest;
+import io.silk.testing.MutualTlsCurl;
 import io.silk.testing.TestPostgres;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,22 +43,10 @@ class SilkLeaseApiTest {
 
     /** curl as a Silk cell: the cell's certificate (any the CA signed), the CA, the method and body. */
     static Answer call(String method, String path, String body, TestPki.Identity identity) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "--cacert", TestPki.ca().toString(),
-                "-X", method, "-w", "\n%{http_code}"));
-        if (identity != null) {
-            cmd.addAll(List.of("--cert", identity.certificate().toString(), "--key", identity.key().toString()));
-        }
-        if (body != null) {
-            cmd.addAll(List.of("-H", "Content-Type: application/json", "--data-binary", body));
-        }
-        cmd.add("https://localhost:" + port + path);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("curl failed (" + p.exitValue() + "): " + out);
-        }
-        int nl = out.lastIndexOf('\n');
-        return new Answer(Integer.parseInt(out.substring(nl + 1).trim()), JSON.readTree(out.substring(0, nl)));
+        MutualTlsCurl curl = identity == null ? MutualTlsCurl.anonymous(TestPki.ca())
+                : new MutualTlsCurl(TestPki.ca(), identity.certificate(), identity.key());
+        MutualTlsCurl.Answer a = curl.call(method, "https://localhost:" + port + path, body);
+        return new Answer(a.status(), JSON.readTree(a.body()));
     }
 
     @Test
