@@ -211,7 +211,8 @@ public final class CellDaemon {
     static PolicyBackend policyBackend(DaemonConfig cfg, KernelNftables nft) {
         return switch (cfg.policyBackend()) {
             case NFTABLES -> new NftablesBackend(nft, new Iptables(),
-                    new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE), cfg.denyNetworks());
+                    new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE,
+                            cfg.logEgressAccepted()), cfg.denyNetworks());
             case IPTABLES -> new IptablesBackend(new Iptables());
         };
     }

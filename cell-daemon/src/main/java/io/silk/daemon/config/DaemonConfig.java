@@ -35,6 +35,7 @@ import java.util.Properties;
  * @param reconcileInterval   how often the whole policy table is written again to repair drift
  * @param countersInterval    how often the kernel's per-policy counters are read into metrics (0: never)
  * @param denyNetworks        destinations no container may reach, for all, running or staging containers
+ * @param logEgressAccepted   log every new connection let out of the overlay (cf's global ASG logging)
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -58,7 +59,8 @@ public record DaemonConfig(
         int nflogGroup,
         Duration reconcileInterval,
         Duration countersInterval,
-        io.silk.daemon.policy.nftables.Ruleset.DenyNetworks denyNetworks) {
+        io.silk.daemon.policy.nftables.Ruleset.DenyNetworks denyNetworks,
+        boolean logEgressAccepted) {
 
     /** Where the policy is enforced. */
     public enum PolicyBackendKind { NFTABLES, IPTABLES }
@@ -119,7 +121,8 @@ public record DaemonConfig(
                 get.duration("policy.reconcile-interval", "10m"),
                 get.duration("policy.counters-interval", "30s"),
                 new io.silk.daemon.policy.nftables.Ruleset.DenyNetworks(get.networks("policy.deny-networks.always"),
-                        get.networks("policy.deny-networks.running"), get.networks("policy.deny-networks.staging")));
+                        get.networks("policy.deny-networks.running"), get.networks("policy.deny-networks.staging")),
+                get.bool("policy.log-egress-accepted", false));
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {

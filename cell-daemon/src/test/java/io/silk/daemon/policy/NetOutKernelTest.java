@@ -100,8 +100,34 @@ class NetOutKernelTest {
             List<String> lines = VerdictKernelTest.readUntil(nflog, verdicts, v -> v.kind() == Verdict.Kind.ALLOWED_EGRESS)
                     .stream().map(Verdict::line).toList();
             assertThat(lines).contains("allowed app=app-a(" + C1_IP + ") -> " + OUTSIDE_IP
-                    + " tcp/9999: a security group rule with log allows it");
+                    + " tcp/9999: a security group or egress policy allows it");
             assertThat(Files.readString(dns)).contains("dns-query");
+        } finally {
+            nft.close();
+        }
+    }
+
+    @Test
+    void withGlobalEgressLoggingEveryConnectionLetOutIsLogged() throws Exception {
+        KernelNftables nft = KernelNftables.openIn(k.netns(k.cell));
+        try {
+            NftablesBackend backend = new NftablesBackend(nft, null, new Ruleset.Logging(false, false, GROUP, 1000, true));
+            nflog = NflogSocket.openIn(k.netns(k.cell), GROUP);
+            VerdictLog verdicts = new VerdictLog(backend, new SimpleMeterRegistry(), 10, Clock.systemUTC());
+            ContainerMetadata running = new ContainerMetadata("app-a", "", "", "app", List.of(), List.of(
+                    new NetOutRule("tcp", List.of(address(OUTSIDE_IP)), List.of(new Range(9999, 9999)), -1, -1, false),
+                    new NetOutRule("icmp", List.of(address(OUTSIDE_IP_2)), List.of(), -1, -1, false)), List.of());
+            k.listen(k.outside, OUTSIDE_IP, 9999, "tcp");
+            backend.prepare();
+            backend.apply(new PolicyRules.Inputs(KernelCell.SUBNET, KernelCell.OVERLAY,
+                    List.of(new PolicyRules.LocalContainer(C1_IP, running)), List.of(), List.of(), false));
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).isTrue();
+            assertThat(VerdictKernelTest.readUntil(nflog, verdicts, v -> v.kind() == Verdict.Kind.ALLOWED_EGRESS))
+                    .extracting(Verdict::line).contains("allowed app=app-a(" + C1_IP + ") -> " + OUTSIDE_IP
+                            + " tcp/9999: a security group or egress policy allows it");
+            assertThat(k.ping(k.c1, OUTSIDE_IP_2)).isTrue();
+            assertThat(VerdictKernelTest.readUntil(nflog, verdicts, v -> v.kind() == Verdict.Kind.ALLOWED_EGRESS))
+                    .extracting(Verdict::what).contains("icmp type 8");
         } finally {
             nft.close();
         }

@@ -99,7 +99,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     @Override
     public synchronized void apply(PolicyRules.Inputs in) {
         Ruleset wanted = new Ruleset(in.localSubnet(), in.overlayNetwork(), new Ruleset.Logging(
-                in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate()), deny);
+                in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate(),
+                logging.egressAccepted()), deny);
         if (!written || !wanted.equals(ruleset)) {
             replace(wanted, in);
             return;

@@ -44,9 +44,18 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
     public static final String PREFIX_ALLOW_IN = "silk-allow-in";
     public static final String PREFIX_ALLOW_OUT = "silk-allow-out";
 
-    /** What the kernel logs to NFLOG {@code group}; denied packets are logged at most {@code rate} a second. */
-    public record Logging(boolean denied, boolean accepted, int group, int rate) {
+    /**
+     * What the kernel logs to NFLOG {@code group}: denied packets (at most {@code rate} a second),
+     * new connections a C2C policy lets in ({@code accepted}, cf's C2C logging), and new connections
+     * let out of the overlay ({@code egressAccepted}, cf's global security-group logging; without it
+     * only the rules with {@code log: true}).
+     */
+    public record Logging(boolean denied, boolean accepted, int group, int rate, boolean egressAccepted) {
         public static final Logging OFF = new Logging(false, false, 0, 0);
+
+        public Logging(boolean denied, boolean accepted, int group, int rate) {
+            this(denied, accepted, group, rate, false);
+        }
     }
 
     static final String CONTAINER_TAG = "container_tag";
@@ -124,10 +133,14 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
             rule(b, "container_egress", "ip saddr != @staging_containers ip daddr { " + String.join(", ", deny.running())
                     + " } counter reject with icmp type admin-prohibited");
         }
-        if (logging.group() > 0) {
+        String logOut = " ct state new log group " + logging.group() + " prefix \"" + PREFIX_ALLOW_OUT + "\"";
+        if (logging.group() > 0 && logging.egressAccepted()) {
+            // Every new connection let out below is logged first.
+            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress" + logOut);
+            rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp" + logOut);
+        } else if (logging.group() > 0) {
             // Security-group rules with log: their new connections are logged, then let out below.
-            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress_logged ct state new log group "
-                    + logging.group() + " prefix \"" + PREFIX_ALLOW_OUT + "\"");
+            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress_logged" + logOut);
         }
         rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress accept");
         rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp accept");

@@ -76,7 +76,7 @@ public final class VerdictLog {
             sourceApp = directory.appOf(src).orElse("");
             destinationApp = "";
             reason = kind == Verdict.Kind.DENIED_EGRESS ? "no security group or egress policy allows it"
-                    : "a security group rule with log allows it";
+                    : "a security group or egress policy allows it";
         } else {
             // From this cell's containers the address names the app; from another cell, the tag
             // VXLAN-GBP carried in the mark.
