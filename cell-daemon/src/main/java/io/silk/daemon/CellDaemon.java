@@ -157,17 +157,21 @@ public final class CellDaemon {
         Thread policyWatching = cfg.enforcePolicy()
                 ? Thread.ofPlatform().name("policy-watch").daemon().start(policies::watchLoop)
                 : Thread.ofPlatform().unstarted(() -> {});
-        // Verdicts: the nftables table logs to NFLOG; the daemon names, counts and serves them.
-        VerdictLog verdicts = null;
+        // Verdicts: the nftables table logs to NFLOG; the daemon names, counts and serves them. Read
+        // whenever nftables enforces (security-group rules with log:true log whatever the switches
+        // say); without the group (another reader holds it) the cell enforces all the same.
         NflogSocket nflog = null;
-        // Read whenever nftables enforces: security-group rules with log:true log whatever the switches say.
         if (backend instanceof NftablesBackend nftables) {
-            verdicts = new VerdictLog(nftables, metrics, VERDICT_LINES_PER_SECOND, java.time.Clock.systemUTC());
-            nflog = NflogSocket.open(cfg.nflogGroup());
-            health.handle("/flows", new FlowsEndpoint(verdicts));
-            VerdictLog v = verdicts;
-            NflogSocket reading = nflog;
-            Thread.ofPlatform().name("verdicts").daemon().start(() -> readVerdicts(reading, v));
+            try {
+                nflog = NflogSocket.open(cfg.nflogGroup());
+                VerdictLog verdicts = new VerdictLog(nftables, metrics, VERDICT_LINES_PER_SECOND, java.time.Clock.systemUTC());
+                health.handle("/flows", new FlowsEndpoint(verdicts));
+                NflogSocket reading = nflog;
+                Thread.ofPlatform().name("verdicts").daemon().start(() -> readVerdicts(reading, verdicts));
+            } catch (RuntimeException e) {
+                log.atError().addKeyValue("group", cfg.nflogGroup()).addKeyValue("error", e.getMessage())
+                        .log("cannot read policy verdicts from NFLOG; enforcing without verdict logs (set policy.nflog-group)");
+            }
         }
         NflogSocket nflogToClose = nflog;
         if (backend instanceof NftablesBackend nftables && !cfg.countersInterval().isZero()) {

@@ -172,18 +172,11 @@ public final class CniHandler {
         }
         String hostIf = ContainerLink.hostInterface(containerId, ifname);
         String app = metadata.appId();
-        for (ContainerMetadata.PortMapping m : metadata.portMappings()) {
-            for (AddressBook.Attachment other : addresses.all()) {
-                if (!other.containerId().equals(containerId) && other.portMappings().stream()
-                        .anyMatch(o -> o.hostPort() == m.hostPort() && o.protocol().equals(m.protocol()))) {
-                    throw new CniError(CniError.INVALID_CONFIG, "host port " + m.protocol() + "/" + m.hostPort()
-                            + " is already mapped to container " + io.silk.values.Quote.shortened(other.containerId()), "");
-                }
-            }
-        }
         AddressBook.Attachment a;
         try {
             a = addresses.allocate(lease.lease().subnet(), containerId, ifname, hostIf, metadata);
+        } catch (AddressBook.HostPortTaken taken) {
+            throw new CniError(CniError.INVALID_CONFIG, "ADD " + containerId + ": " + taken.getMessage(), "");
         } catch (IllegalStateException full) {
             throw new CniError(CniError.TRY_AGAIN_LATER, "ADD " + containerId + ": " + full.getMessage(), "");
         }

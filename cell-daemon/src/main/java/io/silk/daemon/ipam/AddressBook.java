@@ -63,6 +63,13 @@ public final class AddressBook {
         }
     }
 
+    /** A host port another container on the cell already maps: the runtime's mistake, not a full subnet. */
+    public static final class HostPortTaken extends IllegalArgumentException {
+        HostPortTaken(String message) {
+            super(message);
+        }
+    }
+
     /** The file's shape. */
     public record Entries(List<Attachment> attachments) {}
 
@@ -94,6 +101,16 @@ public final class AddressBook {
         Attachment existing = byKey.get(Attachment.key(containerId, ifname));
         if (existing != null) {
             return existing;
+        }
+        // Checked here, under the book's lock: two ADDs at once must not both map one host port.
+        for (ContainerMetadata.PortMapping m : metadata.portMappings()) {
+            for (Attachment other : byKey.values()) {
+                if (!other.containerId().equals(containerId) && other.portMappings().stream()
+                        .anyMatch(o -> o.hostPort() == m.hostPort() && o.protocol().equals(m.protocol()))) {
+                    throw new HostPortTaken("host port " + m.protocol() + "/" + m.hostPort() + " is already mapped to container "
+                            + io.silk.values.Quote.shortened(other.containerId()));
+                }
+            }
         }
         Set<Ipv4Address> taken = new HashSet<>();
         byKey.values().forEach(a -> taken.add(a.address()));

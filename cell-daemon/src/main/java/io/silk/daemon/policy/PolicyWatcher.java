@@ -56,17 +56,19 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     /** With {@code silk_policy_apply_seconds{kind="whole"|"changes"}}: how long the backend took. */
     public PolicyWatcher(Controller controller, CellState cell, PolicyBackend backend, boolean logDenied,
             io.micrometer.core.instrument.MeterRegistry metrics) {
-        this.applyTimer = io.micrometer.core.instrument.Timer.builder("silk.policy.apply")
-                .description("Time the policy backend took to enforce a whole set of inputs or a batch of policy changes")
-                .tag("kind", "whole").publishPercentileHistogram().register(metrics);
-        this.changeTimer = io.micrometer.core.instrument.Timer.builder("silk.policy.apply")
-                .description("Time the policy backend took to enforce a whole set of inputs or a batch of policy changes")
-                .tag("kind", "changes").publishPercentileHistogram().register(metrics);
+        this.applyTimer = applyTimer(metrics, "whole");
+        this.changeTimer = applyTimer(metrics, "changes");
         this.controller = controller;
         this.cell = cell;
         this.backend = backend;
         this.logDenied = logDenied;
         this.watch = new ResumableWatch<>("policies", controller::address, this);
+    }
+
+    private static io.micrometer.core.instrument.Timer applyTimer(io.micrometer.core.instrument.MeterRegistry metrics, String kind) {
+        return io.micrometer.core.instrument.Timer.builder("silk.policy.apply")
+                .description("Time the policy backend took to enforce a whole set of inputs or a batch of policy changes")
+                .tag("kind", kind).publishPercentileHistogram().register(metrics);
     }
 
     public boolean connected() {

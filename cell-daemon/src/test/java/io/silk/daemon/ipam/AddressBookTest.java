@@ -65,6 +65,18 @@ class AddressBookTest {
     }
 
     @Test
+    void aHostPortIsMappedToOneContainerOnly() {
+        AddressBook book = new AddressBook(dir);
+        var mapping = java.util.List.of(new ContainerMetadata.PortMapping(61001, 8080, "tcp"));
+        book.allocate(SUBNET, "c1", "eth0", "s-1", new ContainerMetadata("a", "", "", "", mapping));
+        assertThatThrownBy(() -> book.allocate(SUBNET, "c2", "eth0", "s-2", new ContainerMetadata("b", "", "", "", mapping)))
+                .isInstanceOf(AddressBook.HostPortTaken.class).hasMessage("host port tcp/61001 is already mapped to container \"c1\"");
+        assertThat(book.find("c2", "eth0")).as("nothing allocated").isEmpty();
+        assertThat(book.allocate(SUBNET, "c3", "eth0", "s-3", new ContainerMetadata("b", "", "", "",
+                java.util.List.of(new ContainerMetadata.PortMapping(61001, 8080, "udp")))).ip()).as("udp is another port").isNotNull();
+    }
+
+    @Test
     void keepsTheRuntimesMetadataAcrossRestarts() {
         ContainerMetadata m = new ContainerMetadata("app-guid", "space-guid", "org-guid", "task",
                 java.util.List.of(new ContainerMetadata.PortMapping(61001, 8080, "tcp")));

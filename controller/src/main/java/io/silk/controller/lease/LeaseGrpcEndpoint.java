@@ -21,11 +21,8 @@ import io.silk.proto.v1.WatchRequest;
 import io.silk.proto.v1.WatchResponse;
 import io.silk.values.BadValue;
 import io.silk.values.Ipv4Address;
-import io.silk.db.ChangeSignal;
-import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.stereotype.Component;
 
 /**
@@ -37,19 +34,16 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(LeaseGrpcEndpoint.class);
 
-    /** List answers with what it has after this long without the feed catching up (the database is slow or away). */
-    private static final Duration LIST_CATCH_UP = Duration.ofSeconds(2);
-
     private final LeaseLedger ledger;
-    private final ChangeSignal signal;
+    private final RoutableLeases routable;
     private final ChangeFeed<Ipv4Address, LeaseEventRecord> feed;
     private final LeaseWatchMessages messages;
     private final int watchQueueLimit;
 
     public LeaseGrpcEndpoint(LeaseLedger ledger, ChangeFeed<Ipv4Address, LeaseEventRecord> feed, LeaseWatchMessages messages,
-            @Qualifier("leaseChangeSignal") ChangeSignal signal, EventLogProperties properties) {
+            RoutableLeases routable, EventLogProperties properties) {
         this.ledger = ledger;
-        this.signal = signal;
+        this.routable = routable;
         this.feed = feed;
         this.messages = messages;
         this.watchQueueLimit = properties.watchQueueLimit();
@@ -88,19 +82,13 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
         out.onCompleted();
     }
 
-    /**
-     * The shared snapshot of the feed, once it has applied every write committed before the call
-     * (on any replica): an operator who lists right after an acquire sees the lease.
-     */
+    /** The routable leases, with every write committed before the call: an operator who lists right after an acquire sees the lease. */
     @Override
     public void list(ListRequest request, StreamObserver<ListResponse> out) {
         CallerIdentity.requireAuthenticated("list leases");
-        signal.changed();
-        feed.awaitCatchUpAfterNow(LIST_CATCH_UP);
-        var snapshot = feed.snapshot(ChangeFeed.ALL);
-        out.onNext(ListResponse.newBuilder().setRevision(snapshot.revision())
-                .setOverlayNetwork(ledger.pool().network().toString())
-                .addAllLeases(messages.leases(snapshot.things(), snapshot.revision(), snapshot.databaseId())).build());
+        RoutableLeases.Listing now = routable.afterNow();
+        out.onNext(ListResponse.newBuilder().setRevision(now.revision())
+                .setOverlayNetwork(ledger.pool().network().toString()).addAllLeases(now.leases()).build());
         out.onCompleted();
     }
 

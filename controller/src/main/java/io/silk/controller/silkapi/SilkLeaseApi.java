@@ -8,14 +8,10 @@ import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
-import io.silk.controller.feed.ChangeFeed;
 import io.silk.controller.grpc.Refusal;
 import io.silk.controller.identity.TlsProperties;
-import io.silk.controller.lease.LeaseEventRecord;
 import io.silk.controller.lease.LeaseLedger;
-import io.silk.controller.lease.LeaseRecord;
-import io.silk.controller.lease.LeaseWatchMessages;
-import io.silk.db.ChangeSignal;
+import io.silk.controller.lease.RoutableLeases;
 import io.silk.proto.v1.Lease;
 import io.silk.values.BadValue;
 import io.silk.values.Ipv4Address;
@@ -25,13 +21,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.concurrent.Executors;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.ssl.SslBundles;
@@ -55,25 +49,19 @@ public class SilkLeaseApi implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(SilkLeaseApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_BODY = 64 * 1024;
-    private static final Duration LIST_CATCH_UP = Duration.ofSeconds(2);
 
     private final LeaseLedger ledger;
-    private final ChangeFeed<Ipv4Address, LeaseEventRecord> feed;
-    private final LeaseWatchMessages messages;
-    private final ChangeSignal signal;
+    private final RoutableLeases routable;
     private final SSLContext ssl;
     private final String address;
     private final int configuredPort;
     private HttpServer server;
 
-    public SilkLeaseApi(LeaseLedger ledger, ChangeFeed<Ipv4Address, LeaseEventRecord> feed, LeaseWatchMessages messages,
-            @Qualifier("leaseChangeSignal") ChangeSignal signal, SslBundles bundles, TlsProperties tls,
+    public SilkLeaseApi(LeaseLedger ledger, RoutableLeases routable, SslBundles bundles, TlsProperties tls,
             @Value("${silk.controller.silk-api.address:0.0.0.0}") String address,
             @Value("${silk.controller.silk-api.port}") int port) {
         this.ledger = ledger;
-        this.feed = feed;
-        this.messages = messages;
-        this.signal = signal;
+        this.routable = routable;
         this.ssl = tls.enabled() ? bundles.getBundle("silk-grpc").createSslContext() : null;
         this.address = address;
         this.configuredPort = port;
@@ -198,16 +186,11 @@ public class SilkLeaseApi implements SmartLifecycle {
         return JSON.createObjectNode();
     }
 
-    /** The routable leases, once the feed has every write committed before the call. */
+    /** The routable leases, with every write committed before the call. */
     private JsonNode list() {
-        signal.changed();
-        feed.awaitCatchUpAfterNow(LIST_CATCH_UP);
-        var snapshot = feed.snapshot(ChangeFeed.ALL);
         ObjectNode out = JSON.createObjectNode();
         var leases = out.putArray("leases");
-        for (Lease l : messages.leases(snapshot.things(), snapshot.revision(), snapshot.databaseId())) {
-            leases.add(lease(l));
-        }
+        routable.afterNow().leases().forEach(l -> leases.add(lease(l)));
         return out;
     }
 

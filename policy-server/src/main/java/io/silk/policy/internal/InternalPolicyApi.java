@@ -2,12 +2,12 @@ package io.silk.policy.internal;
 
 import io.silk.policy.policy.PolicyApi;
 import io.silk.policy.policy.PolicyBook;
+import io.silk.policy.policy.PolicyJson;
 import io.silk.policy.policy.PolicyRecord;
 import io.silk.policy.tag.TagRepository;
 import io.silk.policy.web.ApiError;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.springframework.dao.DataAccessException;
 import org.springframework.http.HttpStatus;
@@ -90,6 +90,6 @@ public class InternalPolicyApi {
     }
 
     private static String hex(Integer tag) {
-        return tag == null ? "" : String.format(Locale.ROOT, "%04X", tag);
+        return tag == null ? "" : PolicyJson.tag(tag);
     }
 }

@@ -7,7 +7,6 @@ import io.silk.policy.tag.TagRepository;
 import io.silk.policy.web.ApiError;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -69,7 +68,7 @@ public class PolicyApi {
         supported(version);
         Scopes.require(Scopes.ADMIN);
         return new PolicyJson.Tags(tags.all().stream()
-                .map(t -> new PolicyJson.Tag(t.id(), String.format(Locale.ROOT, "%04X", t.tag()), t.type())).toList());
+                .map(t -> new PolicyJson.Tag(t.id(), PolicyJson.tag(t.tag()), t.type())).toList());
     }
 
     /** Comma-separated ids; blanks dropped. */

@@ -32,5 +32,10 @@ public final class PolicyJson {
 
     public record Tag(String id, String tag, String type) {}
 
+    /** A tag as cf-networking's APIs write it: four hex digits, "000A". */
+    public static String tag(int tag) {
+        return String.format(java.util.Locale.ROOT, "%04X", tag);
+    }
+
     public record Tags(List<Tag> tags) {}
 }

@@ -10,7 +10,6 @@ import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.EgressPolicy;
 import io.silk.proto.v1.PolicyChange;
 import io.silk.values.Ipv4Address;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,10 +26,10 @@ import org.slf4j.LoggerFactory;
  * with policies (see {@link Ruleset}); policies and containers are elements of its sets and map.
  * A policy created or deleted, or a container attached or gone, is one transaction of the elements
  * it adds and removes, computed from what this process wrote (held here), never by listing the
- * kernel's sets. The whole table is written at start (one transaction that replaces whatever an
- * earlier process left, so allowed traffic sees no gap) and when the cell's subnet changes;
- * {@link #reconcile} writes it again without removing anything, which repairs elements or chains
- * that were removed behind the daemon's back.
+ * kernel's sets. The whole table is written at start and when the cell's subnet changes (two
+ * transactions, see {@link #replace}: whatever an earlier process left is replaced without a gap for
+ * allowed traffic); {@link #reconcile} writes it again without removing anything, which repairs
+ * elements or chains that were removed behind the daemon's back.
  */
 public final class NftablesBackend implements PolicyBackend, PolicyDirectory, AllowedTraffic.Writes {
 
@@ -45,8 +44,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     // Guarded by this: the policy model...
     private Ruleset ruleset;
-    private final Map<String, String> appOfContainer = new HashMap<>();
-    private final Map<String, ContainerMetadata> metadataOfContainer = new HashMap<>();
+    private final Map<String, ContainerMetadata> containers = new HashMap<>();
     private final Map<String, Set<String>> containersOfApp = new HashMap<>();
     private final Map<Long, C2CPolicy> c2c = new HashMap<>();
     private final Map<Long, EgressPolicy> egress = new HashMap<>();
@@ -113,9 +111,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         Map<Long, EgressPolicy> egressNow = new HashMap<>();
         in.egress().forEach(p -> egressNow.put(p.getId(), p));
 
-        for (var e : List.copyOf(appOfContainer.entrySet())) {
+        for (var e : List.copyOf(containers.entrySet())) {
             PolicyRules.LocalContainer now = containersNow.get(e.getKey());
-            if (now == null || !now.metadata().equals(metadataOfContainer.get(e.getKey()))) {
+            if (now == null || !now.metadata().equals(e.getValue())) {
                 removeContainer(e.getKey());
             }
         }
@@ -132,7 +130,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         c2cNow.values().stream().filter(p -> !c2c.containsKey(p.getId())).forEach(this::addC2c);
         egressNow.values().stream().filter(p -> !egress.containsKey(p.getId())).forEach(this::addEgress);
         containersNow.forEach((ip, c) -> {
-            if (!appOfContainer.containsKey(ip)) {
+            if (!containers.containsKey(ip)) {
                 addContainer(c);
             }
         });
@@ -209,7 +207,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     @Override
     public synchronized Optional<String> appOf(String containerIp) {
-        return Optional.ofNullable(appOfContainer.get(containerIp));
+        return Optional.ofNullable(containers.get(containerIp)).map(ContainerMetadata::appId);
     }
 
     @Override
@@ -251,12 +249,12 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
             in.egress().forEach(this::addEgress);
         } else {
             // Rebuild the elements from the model as it stands.
-            List<PolicyRules.LocalContainer> containers = appOfContainer.entrySet().stream()
-                    .map(e -> new PolicyRules.LocalContainer(e.getKey(), metadataOfContainer.get(e.getKey()))).toList();
+            List<PolicyRules.LocalContainer> attached = containers.entrySet().stream()
+                    .map(e -> new PolicyRules.LocalContainer(e.getKey(), e.getValue())).toList();
             List<C2CPolicy> c2cs = List.copyOf(c2c.values());
             List<EgressPolicy> egresses = List.copyOf(egress.values());
             resetModel();
-            containers.forEach(this::addContainer);
+            attached.forEach(this::addContainer);
             c2cs.forEach(this::addC2c);
             egresses.forEach(this::addEgress);
         }
@@ -290,7 +288,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         Transaction all = new Transaction(TABLE);
         if (emptyFirst) {
             for (String set : Ruleset.SETS) {
-                all.flush(set, Ruleset.MAPS.contains(set));
+                all.flush(set);
             }
         }
         containerTag.addAll(all);
@@ -305,8 +303,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     }
 
     private void resetModel() {
-        appOfContainer.clear();
-        metadataOfContainer.clear();
+        containers.clear();
         containersOfApp.clear();
         c2c.clear();
         egress.clear();
@@ -351,8 +348,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private void addContainer(PolicyRules.LocalContainer c) {
         String ip = c.ip();
         String app = c.appId();
-        appOfContainer.put(ip, app);
-        metadataOfContainer.put(ip, c.metadata());
+        containers.put(ip, c.metadata());
         mapPorts(ip, c.portMappings(), true);
         containerEgress(ip, c.metadata(), true);
         containersOfApp.computeIfAbsent(app, a -> new HashSet<>()).add(ip);
@@ -365,8 +361,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     }
 
     private void removeContainer(String ip) {
-        String app = appOfContainer.remove(ip);
-        ContainerMetadata metadata = metadataOfContainer.remove(ip);
+        ContainerMetadata metadata = containers.remove(ip);
+        String app = metadata.appId();
         mapPorts(ip, metadata.portMappings(), false);
         containerEgress(ip, metadata, false);
         Set<String> ips = containersOfApp.get(app);
@@ -420,46 +416,21 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private void c2cElements(C2CPolicy p, String ip, boolean hold) {
         int proto = protocolNumber(p.getProtocol());
         if (p.getStartPort() == p.getEndPort()) {
-            String element = ip + " . " + hex(p.getSourceTag()) + " . " + proto + " . " + p.getStartPort();
-            if (hold) {
-                c2cPort.hold(element);
-            } else {
-                c2cPort.release(element);
-            }
+            hold(c2cPort, ip + " . " + hex(p.getSourceTag()) + " . " + proto + " . " + p.getStartPort(), hold);
         } else {
-            String scope = ip + " . " + hex(p.getSourceTag()) + " . " + proto;
-            Box box = Box.of(new Box.Range(p.getStartPort(), p.getEndPort()));
-            if (hold) {
-                c2cRange.hold(scope, box);
-            } else {
-                c2cRange.release(scope, box);
-            }
+            hold(c2cRange, ip + " . " + hex(p.getSourceTag()) + " . " + proto,
+                    Box.of(new Box.Range(p.getStartPort(), p.getEndPort())), hold);
         }
     }
 
+    /** An egress policy lets out what a security-group rule of the same shape would. */
     private void egressElements(EgressPolicy p, String ip, boolean hold) {
-        Box.Range destinations = new Box.Range(unsigned(Ipv4Address.parse(p.getStartIp(), "egress start_ip")),
+        ContainerMetadata.Range destinations = new ContainerMetadata.Range(unsigned(Ipv4Address.parse(p.getStartIp(), "egress start_ip")),
                 unsigned(Ipv4Address.parse(p.getEndIp(), "egress end_ip")));
-        IntervalSet set;
-        Box box;
-        switch (p.getProtocol()) {
-            case "icmp" -> {
-                set = egressIcmp;
-                box = Box.of(destinations, p.getIcmpType() < 0 ? new Box.Range(0, 255) : new Box.Range(p.getIcmpType(), p.getIcmpType()),
-                        p.getIcmpCode() < 0 ? new Box.Range(0, 255) : new Box.Range(p.getIcmpCode(), p.getIcmpCode()));
-            }
-            case "tcp", "udp" -> {
-                set = egressSet;
-                int proto = protocolNumber(p.getProtocol());
-                box = Box.of(destinations, new Box.Range(proto, proto), p.getStartPort() == 0 && p.getEndPort() == 0
-                        ? new Box.Range(0, 65535) : new Box.Range(p.getStartPort(), p.getEndPort()));
-            }
-            default -> { // "all": every protocol and port; ICMP too, through the same set (its "port" is any)
-                set = egressSet;
-                box = Box.of(destinations, new Box.Range(0, 255), new Box.Range(0, 65535));
-            }
-        }
-        hold(set, ip, box, hold);
+        List<ContainerMetadata.Range> ports = p.getStartPort() == 0 && p.getEndPort() == 0 ? List.of()
+                : List.of(new ContainerMetadata.Range(p.getStartPort(), p.getEndPort()));
+        egressRule(ip, new ContainerMetadata.NetOutRule(p.getProtocol(), List.of(destinations), ports, p.getIcmpType(),
+                p.getIcmpCode(), false), hold);
     }
 
     private void holdTag(String app, int tag) {
@@ -490,45 +461,17 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     }
 
     private static final Box.Range ANY_ADDRESS = new Box.Range(0, 0xffff_ffffL);
-    private static final Box.Range ANY_PROTOCOL = new Box.Range(0, 255);
+    /** Any protocol number, ICMP type or ICMP code. */
+    private static final Box.Range ANY_BYTE = new Box.Range(0, 255);
     private static final Box.Range ANY_PORT = new Box.Range(0, 65535);
-    private static final Box.Range ANY_ICMP = new Box.Range(0, 255);
 
     /**
      * What the container itself may reach, from what the runtime passed at ADD: its security-group
-     * rules ({@code netOutRules}, static mode; logged ones also go to {@code egress_logged}) and the
-     * DNS servers of its configuration (tcp and udp 53).
+     * rules ({@code netOutRules}, static mode) and the DNS servers of its configuration (tcp and
+     * udp 53); and whether it is staging (for the deny networks).
      */
     private void containerEgress(String ip, ContainerMetadata m, boolean hold) {
-        for (ContainerMetadata.NetOutRule r : m.netOutRules()) {
-            List<Box.Range> networks = r.networks().isEmpty() ? List.of(ANY_ADDRESS)
-                    : r.networks().stream().map(n -> new Box.Range(n.start(), n.end())).toList();
-            List<Box.Range> ports = r.ports().isEmpty() ? List.of(ANY_PORT)
-                    : r.ports().stream().map(p -> new Box.Range(p.start(), p.end())).toList();
-            for (Box.Range net : networks) {
-                switch (r.protocol()) {
-                    case "icmp" -> hold(egressIcmp, ip, Box.of(net, r.icmpType() < 0 ? ANY_ICMP : new Box.Range(r.icmpType(), r.icmpType()),
-                            r.icmpCode() < 0 ? ANY_ICMP : new Box.Range(r.icmpCode(), r.icmpCode())), hold);
-                    case "tcp", "udp" -> {
-                        int proto = protocolNumber(r.protocol());
-                        for (Box.Range port : ports) {
-                            Box box = Box.of(net, new Box.Range(proto, proto), port);
-                            hold(egressSet, ip, box, hold);
-                            if (r.log()) {
-                                hold(egressLogged, ip, box, hold);
-                            }
-                        }
-                    }
-                    default -> {
-                        Box box = Box.of(net, ANY_PROTOCOL, ANY_PORT);
-                        hold(egressSet, ip, box, hold);
-                        if (r.log()) {
-                            hold(egressLogged, ip, box, hold);
-                        }
-                    }
-                }
-            }
-        }
+        m.netOutRules().forEach(r -> egressRule(ip, r, hold));
         for (String server : m.dnsServers()) {
             long a = unsigned(Ipv4Address.parse(server, "dns server"));
             for (int proto : new int[] {6, 17}) {
@@ -536,11 +479,45 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
             }
         }
         if (m.staging()) {
-            if (hold) {
-                stagingContainers.hold(ip);
-            } else {
-                stagingContainers.release(ip);
+            hold(stagingContainers, ip, hold);
+        }
+    }
+
+    /**
+     * One rule of what a container may reach outside the overlay, as boxes of {@code egress} (tcp,
+     * udp, all: every protocol and port, ICMP included) or {@code egress_icmp}; a logged rule's boxes
+     * also go to {@code egress_logged}.
+     */
+    private void egressRule(String ip, ContainerMetadata.NetOutRule r, boolean hold) {
+        List<Box.Range> networks = r.networks().isEmpty() ? List.of(ANY_ADDRESS)
+                : r.networks().stream().map(n -> new Box.Range(n.start(), n.end())).toList();
+        List<Box.Range> ports = r.ports().isEmpty() ? List.of(ANY_PORT)
+                : r.ports().stream().map(p -> new Box.Range(p.start(), p.end())).toList();
+        for (Box.Range net : networks) {
+            List<Box> boxes = switch (r.protocol()) {
+                case "icmp" -> List.of(Box.of(net, r.icmpType() < 0 ? ANY_BYTE : new Box.Range(r.icmpType(), r.icmpType()),
+                        r.icmpCode() < 0 ? ANY_BYTE : new Box.Range(r.icmpCode(), r.icmpCode())));
+                case "tcp", "udp" -> {
+                    int proto = protocolNumber(r.protocol());
+                    yield ports.stream().map(port -> Box.of(net, new Box.Range(proto, proto), port)).toList();
+                }
+                default -> List.of(Box.of(net, ANY_BYTE, ANY_PORT));
+            };
+            IntervalSet set = r.protocol().equals("icmp") ? egressIcmp : egressSet;
+            for (Box box : boxes) {
+                hold(set, ip, box, hold);
+                if (r.log() && set == egressSet) {
+                    hold(egressLogged, ip, box, hold);
+                }
             }
+        }
+    }
+
+    private static void hold(CountedSet set, String element, boolean hold) {
+        if (hold) {
+            set.hold(element);
+        } else {
+            set.release(element);
         }
     }
 
@@ -604,12 +581,5 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     private static long unsigned(Ipv4Address a) {
         return a.bits() & 0xffff_ffffL;
-    }
-
-    /** The policies this backend enforces now, for tests. */
-    synchronized List<Long> policyIds() {
-        List<Long> ids = new ArrayList<>(c2c.keySet());
-        ids.addAll(egress.keySet());
-        return ids;
     }
 }

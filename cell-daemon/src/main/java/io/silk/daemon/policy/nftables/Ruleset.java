@@ -66,7 +66,6 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
     static final String EGRESS_ICMP = "egress_icmp";
     static final String EGRESS_LOGGED = "egress_logged";
     static final String STAGING_CONTAINERS = "staging_containers";
-    static final java.util.Set<String> MAPS = java.util.Set.of(CONTAINER_TAG, PORT_MAPPINGS);
     static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, STAGING_CONTAINERS, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP,
         EGRESS_LOGGED};
     static final String[] CHAINS = {"prerouting", "prerouting_nat", "output_nat", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};

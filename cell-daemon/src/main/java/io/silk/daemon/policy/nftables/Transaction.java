@@ -15,7 +15,6 @@ public final class Transaction {
 
     private final String table;
     private final List<String> flushes = new ArrayList<>();
-    private final java.util.Set<String> maps = new java.util.HashSet<>();
     private final Map<String, List<String>> deletes = new LinkedHashMap<>();
     private final Map<String, List<String>> adds = new LinkedHashMap<>();
 
@@ -23,12 +22,9 @@ public final class Transaction {
         this.table = table;
     }
 
-    /** Empties the set first (a whole write of the elements); {@code map}: it is a map (nft spells its flush so). */
-    public void flush(String set, boolean map) {
+    /** Empties the set first (a whole write of the elements). */
+    public void flush(String set) {
         flushes.add(set);
-        if (map) {
-            maps.add(set);
-        }
     }
 
     public void add(String set, String element) {
@@ -69,7 +65,7 @@ public final class Transaction {
     /** nft's script; one element a line, so nft's error points at a short line. */
     public String script() {
         StringBuilder b = new StringBuilder();
-        flushes.forEach(set -> b.append(maps.contains(set) ? "flush map " : "flush set ").append(table).append(' ').append(set).append('\n'));
+        flushes.forEach(set -> b.append(SetLayout.of(set).data() != null ? "flush map " : "flush set ").append(table).append(' ').append(set).append('\n'));
         append(b, "delete", deletes);
         append(b, "add", adds);
         return b.toString();
