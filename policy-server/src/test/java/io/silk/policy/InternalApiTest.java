@@ -135,6 +135,52 @@ class InternalApiTest {
     }
 
     @Test
+    void securityGroupsOfSpacesInCfsShapePagedById() throws Exception {
+        String admin = server.token("admin", "network.admin");
+        String base = "/networking/v1/external/security_groups";
+        String[] bodies = {
+                "{\"name\":\"int-global\",\"globally_enabled\":{\"running\":true},"
+                        + "\"rules\":[{\"protocol\":\"udp\",\"destination\":\"10.0.0.2\",\"ports\":\"53\"}]}",
+                "{\"name\":\"int-space-x\",\"relationships\":{\"running_spaces\":{\"data\":[{\"guid\":\"int-x\"}]},"
+                        + "\"staging_spaces\":{\"data\":[{\"guid\":\"int-x\"}]}}}",
+                "{\"name\":\"int-space-y\",\"relationships\":{\"staging_spaces\":{\"data\":[{\"guid\":\"int-y\"}]}}}"};
+        for (String b : bodies) {
+            assertThat(server.call("POST", base, admin, b).status()).isEqualTo(201);
+        }
+        Answer x = internal("GET", "/networking/v1/internal/security_groups?space_guids=int-x", null, true);
+        assertThat(x.status()).isEqualTo(200);
+        assertThat(x.body().get("next").asLong()).isZero();
+        List<String> names = new ArrayList<>();
+        x.body().get("security_groups").forEach(g -> names.add(g.get("name").asText()));
+        assertThat(names).contains("int-global", "int-space-x").doesNotContain("int-space-y");
+        JsonNode global = null;
+        JsonNode spaceX = null;
+        for (JsonNode g : x.body().get("security_groups")) {
+            global = g.get("name").asText().equals("int-global") ? g : global;
+            spaceX = g.get("name").asText().equals("int-space-x") ? g : spaceX;
+        }
+        assertThat(global.get("running_default").asBoolean()).isTrue();
+        assertThat(global.get("staging_default").asBoolean()).isFalse();
+        assertThat(global.get("rules").isTextual()).as("cf sends the rules as a JSON string").isTrue();
+        assertThat(JSON.readTree(global.get("rules").asText()).at("/0/ports").asText()).isEqualTo("53");
+        assertThat(spaceX.get("running_space_guids").toString()).isEqualTo("[\"int-x\"]");
+        assertThat(spaceX.get("staging_space_guids").toString()).isEqualTo("[\"int-x\"]");
+        assertThat(spaceX.get("guid").asText()).matches("[0-9a-f-]{36}");
+
+        // Paged: limit 1 hands out the id to continue from, then 0 at the end.
+        List<String> paged = new ArrayList<>();
+        long from = 0;
+        do {
+            Answer page = internal("GET", "/networking/v1/internal/security_groups?space_guids=int-x&limit=1&from=" + from, null, true);
+            assertThat(page.body().get("security_groups")).hasSize(1);
+            paged.add(page.body().at("/security_groups/0/name").asText());
+            from = page.body().get("next").asLong();
+        } while (from != 0);
+        assertThat(paged).containsExactlyElementsOf(names);
+        assertThat(internal("GET", "/networking/v1/internal/security_groups?limit=0", null, true).status()).isEqualTo(400);
+    }
+
+    @Test
     void eachApiOnItsOwnPortAndNoAgentWithoutACertificate() throws Exception {
         assertThatThrownBy(() -> internal("GET", "/networking/v1/internal/policies", null, false))
                 .isInstanceOf(IOException.class).hasMessageContaining("curl failed");

@@ -31,11 +31,12 @@ public class PolicyGrpcEndpoint extends PolicyServiceGrpc.PolicyServiceImplBase 
     @Override
     public void watch(PolicyWatchRequest request, StreamObserver<PolicyWatchResponse> out) {
         CallerIdentity.requireAuthenticated("watch policies");
-        if (request.getAppIdsCount() > MAX_APPS || request.getFromRevision() < 0) {
-            throw Refusal.invalid("watch policies: at most " + MAX_APPS + " app_ids and a from_revision of 0 or more");
+        if (request.getAppIdsCount() > MAX_APPS || request.getSpaceIdsCount() > MAX_APPS || request.getFromRevision() < 0) {
+            throw Refusal.invalid("watch policies: at most " + MAX_APPS + " app_ids, as many space_ids, and a from_revision of 0 or more");
         }
         Set<String> apps = Set.copyOf(request.getAppIdsList());
-        new WatchSession<>((ServerCallStreamObserver<PolicyWatchResponse>) out, feed, e -> e.concerns(apps), messages,
+        Set<String> spaces = Set.copyOf(request.getSpaceIdsList());
+        new WatchSession<>((ServerCallStreamObserver<PolicyWatchResponse>) out, feed, e -> e.concerns(apps, spaces), messages,
                 queueLimit, request.getFromRevision()).start(request.getDatabaseId());
     }
 }

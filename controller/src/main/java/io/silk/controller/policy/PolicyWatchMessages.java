@@ -12,10 +12,13 @@ final class PolicyWatchMessages implements WatchSession.Messages<PolicyEvent, Po
         PolicyWatchResponse.Builder b = PolicyWatchResponse.newBuilder().setReset(true).setRevision(revision)
                 .setDatabaseId(databaseId);
         for (PolicyEvent e : current) {
-            if (e.c2c() != null) {
-                b.addPolicies(e.c2c());
-            } else {
-                b.addEgressPolicies(e.egress());
+            var c = e.change();
+            switch (c.getPolicyCase()) {
+                case C2C -> b.addPolicies(c.getC2C());
+                case EGRESS -> b.addEgressPolicies(c.getEgress());
+                case SECURITY_GROUP -> b.addSecurityGroups(c.getSecurityGroup());
+                case SECURITY_GROUP_BINDING -> b.addSecurityGroupBindings(c.getSecurityGroupBinding());
+                case POLICY_NOT_SET -> { }
             }
         }
         return b.build();
@@ -25,7 +28,7 @@ final class PolicyWatchMessages implements WatchSession.Messages<PolicyEvent, Po
     public PolicyWatchResponse changes(List<PolicyEvent> events, long revision, String databaseId) {
         PolicyWatchResponse.Builder b = PolicyWatchResponse.newBuilder().setRevision(revision).setDatabaseId(databaseId);
         for (PolicyEvent e : events) {
-            b.addChanges(e.toChange());
+            b.addChanges(e.change());
         }
         return b.build();
     }
