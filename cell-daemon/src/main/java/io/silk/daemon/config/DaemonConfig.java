@@ -36,6 +36,8 @@ import java.util.Properties;
  * @param countersInterval    how often the kernel's per-policy counters are read into metrics (0: never)
  * @param denyNetworks        destinations no container may reach, for all, running or staging containers
  * @param logEgressAccepted   log every new connection let out of the overlay (cf's global ASG logging)
+ * @param securityGroups      dynamic (default): enforce the security groups the controller streams;
+ *                            static: the {@code netOutRules} the runtime passes at ADD
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -60,7 +62,8 @@ public record DaemonConfig(
         Duration reconcileInterval,
         Duration countersInterval,
         io.silk.daemon.policy.nftables.Ruleset.DenyNetworks denyNetworks,
-        boolean logEgressAccepted) {
+        boolean logEgressAccepted,
+        io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode securityGroups) {
 
     /** Where the policy is enforced. */
     public enum PolicyBackendKind { NFTABLES, IPTABLES }
@@ -122,7 +125,13 @@ public record DaemonConfig(
                 get.duration("policy.counters-interval", "30s"),
                 new io.silk.daemon.policy.nftables.Ruleset.DenyNetworks(get.networks("policy.deny-networks.always"),
                         get.networks("policy.deny-networks.running"), get.networks("policy.deny-networks.staging")),
-                get.bool("policy.log-egress-accepted", false));
+                get.bool("policy.log-egress-accepted", false),
+                switch (get.optional("policy.security-groups", "dynamic")) {
+                    case "dynamic" -> io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode.DYNAMIC;
+                    case "static" -> io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode.STATIC;
+                    default -> throw new IllegalArgumentException(source + ": policy.security-groups "
+                            + io.silk.values.Quote.shortened(get.optional("policy.security-groups", "")) + " is not dynamic or static");
+                });
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {

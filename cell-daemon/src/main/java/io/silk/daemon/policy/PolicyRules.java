@@ -2,6 +2,8 @@ package io.silk.daemon.policy;
 
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.EgressPolicy;
+import io.silk.proto.v1.SecurityGroup;
+import io.silk.proto.v1.SecurityGroupBinding;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -53,9 +55,19 @@ public final class PolicyRules {
         }
     }
 
-    /** Everything the rules depend on. */
+    /**
+     * Everything the rules depend on. {@code securityGroups}: every group the controller sent, and
+     * {@code bindings} those of the spaces on this cell (enforced when security groups are dynamic).
+     */
     public record Inputs(String localSubnet, String overlayNetwork, Collection<LocalContainer> containers,
-            Collection<C2CPolicy> c2c, Collection<EgressPolicy> egress, boolean logDenied) {}
+            Collection<C2CPolicy> c2c, Collection<EgressPolicy> egress, Collection<SecurityGroup> securityGroups,
+            Collection<SecurityGroupBinding> bindings, boolean logDenied) {
+
+        public Inputs(String localSubnet, String overlayNetwork, Collection<LocalContainer> containers,
+                Collection<C2CPolicy> c2c, Collection<EgressPolicy> egress, boolean logDenied) {
+            this(localSubnet, overlayNetwork, containers, c2c, egress, List.of(), List.of(), logDenied);
+        }
+    }
 
     private PolicyRules() {}
 

@@ -9,6 +9,8 @@ import io.silk.proto.v1.EgressPolicy;
 import io.silk.proto.v1.PolicyChange;
 import io.silk.proto.v1.PolicyWatchRequest;
 import io.silk.proto.v1.PolicyWatchResponse;
+import io.silk.proto.v1.SecurityGroup;
+import io.silk.proto.v1.SecurityGroupBinding;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +42,10 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
     // Guarded by this.
     private final Map<Long, C2CPolicy> c2c = new LinkedHashMap<>();
     private final Map<Long, EgressPolicy> egress = new LinkedHashMap<>();
+    private final Map<String, SecurityGroup> securityGroups = new LinkedHashMap<>();
+    private final Map<Long, SecurityGroupBinding> bindings = new LinkedHashMap<>();
     private Set<String> watchedApps = Set.of();
+    private Set<String> watchedSpaces = Set.of();
     private boolean synced;
     /** A cell with no silk rules before this start: it may render default-deny before the first snapshot. */
     private boolean freshCell;
@@ -104,10 +109,10 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
             }
             boolean restart;
             synchronized (this) {
-                restart = !now.apps().equals(watchedApps);
+                restart = !now.apps().equals(watchedApps) || !now.spaces().equals(watchedSpaces);
             }
             if (restart) {
-                watch.restart(true, "the cell's apps changed");
+                watch.restart(true, "the cell's apps or spaces changed");
             }
         });
     }
@@ -119,15 +124,18 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
 
     @Override
     public Controller.Stream open(int attempt, ResumableWatch.Position from, Controller.Listener<PolicyWatchResponse> listener) {
-        Set<String> apps = cell.current().apps();
+        CellState.Snapshot now = cell.current();
+        Set<String> apps = now.apps();
+        Set<String> spaces = now.spaces();
         ResumableWatch.Position at = from;
         synchronized (this) {
-            if (!apps.equals(watchedApps)) {
-                at = ResumableWatch.Position.START; // another set of apps: start from a snapshot
+            if (!apps.equals(watchedApps) || !spaces.equals(watchedSpaces)) {
+                at = ResumableWatch.Position.START; // another set of apps or spaces: start from a snapshot
             }
             watchedApps = apps;
+            watchedSpaces = spaces;
         }
-        return controller.watchPolicies(attempt, PolicyWatchRequest.newBuilder().addAllAppIds(apps)
+        return controller.watchPolicies(attempt, PolicyWatchRequest.newBuilder().addAllAppIds(apps).addAllSpaceIds(spaces)
                 .setFromRevision(at.revision()).setDatabaseId(at.databaseId()).build(), listener);
     }
 
@@ -151,8 +159,12 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
         if (r.getReset()) {
             c2c.clear();
             egress.clear();
+            securityGroups.clear();
+            bindings.clear();
             r.getPoliciesList().forEach(p -> c2c.put(p.getId(), p));
             r.getEgressPoliciesList().forEach(p -> egress.put(p.getId(), p));
+            r.getSecurityGroupsList().forEach(g -> securityGroups.put(g.getGuid(), g));
+            r.getSecurityGroupBindingsList().forEach(b -> bindings.put(b.getId(), b));
             synced = true;
         }
         for (PolicyChange ch : r.getChangesList()) {
@@ -167,6 +179,18 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
                     egress.put(ch.getEgress().getId(), ch.getEgress());
                 } else {
                     egress.remove(ch.getEgress().getId());
+                }
+            } else if (ch.hasSecurityGroup()) {
+                if (ch.getKind() == PolicyChange.Kind.CREATED) {
+                    securityGroups.put(ch.getSecurityGroup().getGuid(), ch.getSecurityGroup());
+                } else {
+                    securityGroups.remove(ch.getSecurityGroup().getGuid());
+                }
+            } else if (ch.hasSecurityGroupBinding()) {
+                if (ch.getKind() == PolicyChange.Kind.CREATED) {
+                    bindings.put(ch.getSecurityGroupBinding().getId(), ch.getSecurityGroupBinding());
+                } else {
+                    bindings.remove(ch.getSecurityGroupBinding().getId());
                 }
             }
         }
@@ -210,7 +234,9 @@ public final class PolicyWatcher implements ResumableWatch.Kind<PolicyWatchRespo
         List<PolicyRules.LocalContainer> containers = now.containers().stream()
                 .map(a -> new PolicyRules.LocalContainer(a.ip(), a.metadata())).toList();
         return new PolicyRules.Inputs(lease.subnet().toString(), lease.overlayNetwork().toString(), containers,
-                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(), logDenied);
+                synced ? List.copyOf(c2c.values()) : List.of(), synced ? List.copyOf(egress.values()) : List.of(),
+                synced ? List.copyOf(securityGroups.values()) : List.of(), synced ? List.copyOf(bindings.values()) : List.of(),
+                logDenied);
     }
 
     /** Re-renders and applies; only once the cell has a lease and knows its policies. */

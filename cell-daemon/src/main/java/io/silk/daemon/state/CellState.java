@@ -39,6 +39,17 @@ public final class CellState implements AutoCloseable {
             });
             return Set.copyOf(apps);
         }
+
+        /** The spaces with a container here (their security-group bindings concern the cell). */
+        public Set<String> spaces() {
+            Set<String> spaces = new TreeSet<>();
+            containers.forEach(a -> {
+                if (!a.metadata().spaceId().isEmpty()) {
+                    spaces.add(a.metadata().spaceId());
+                }
+            });
+            return Set.copyOf(spaces);
+        }
     }
 
     /** Follows the cell: called with the snapshot it saw last (EMPTY at first) and the newest. */

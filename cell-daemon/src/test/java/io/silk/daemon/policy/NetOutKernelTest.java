@@ -132,4 +132,97 @@ class NetOutKernelTest {
             nft.close();
         }
     }
+
+    static io.silk.proto.v1.SecurityGroup group(long id, String guid, boolean running, boolean staging,
+            io.silk.proto.v1.SecurityGroupRule... rules) {
+        return io.silk.proto.v1.SecurityGroup.newBuilder().setId(id).setGuid(guid).setName(guid).setRunningDefault(running)
+                .setStagingDefault(staging).addAllRules(List.of(rules)).build();
+    }
+
+    static io.silk.proto.v1.SecurityGroupRule tcp(String ip, int port) {
+        return io.silk.proto.v1.SecurityGroupRule.newBuilder().setProtocol("tcp").setIcmpType(-1).setIcmpCode(-1)
+                .addDestinations(io.silk.proto.v1.AddressRange.newBuilder().setStart(ip).setEnd(ip))
+                .addPorts(io.silk.proto.v1.PortRange.newBuilder().setStart(port).setEnd(port)).build();
+    }
+
+    static io.silk.proto.v1.SecurityGroupBinding binding(long id, String group, String space, String lifecycle) {
+        return io.silk.proto.v1.SecurityGroupBinding.newBuilder().setId(id).setSecurityGroupGuid(group).setSpaceId(space)
+                .setLifecycle(lifecycle).build();
+    }
+
+    static io.silk.proto.v1.PolicyChange change(boolean created, io.silk.proto.v1.SecurityGroupBinding b) {
+        return io.silk.proto.v1.PolicyChange.newBuilder().setKind(created ? io.silk.proto.v1.PolicyChange.Kind.CREATED
+                : io.silk.proto.v1.PolicyChange.Kind.DELETED).setSecurityGroupBinding(b).build();
+    }
+
+    static io.silk.proto.v1.PolicyChange change(boolean created, io.silk.proto.v1.SecurityGroup g) {
+        return io.silk.proto.v1.PolicyChange.newBuilder().setKind(created ? io.silk.proto.v1.PolicyChange.Kind.CREATED
+                : io.silk.proto.v1.PolicyChange.Kind.DELETED).setSecurityGroup(g).build();
+    }
+
+    /**
+     * Dynamic security groups: a running container gets the global running groups and its space's
+     * running bindings, a staging container the staging ones; binding, unbinding, editing and
+     * deleting a group change what a running container reaches, with no restart; the runtime's
+     * netOutRules are not what counts any more.
+     */
+    @Test
+    void dynamicSecurityGroupsFollowTheirBindingsWhileContainersRun() throws Exception {
+        KernelNftables nft = KernelNftables.openIn(k.netns(k.cell));
+        try {
+            NftablesBackend backend = new NftablesBackend(nft, null, new Ruleset.Logging(false, false, GROUP, 1000),
+                    Ruleset.DenyNetworks.NONE, NftablesBackend.SecurityGroupMode.DYNAMIC);
+            ContainerMetadata running = new ContainerMetadata("app-a", "space-1", "org-1", "app", List.of(), List.of(
+                    new NetOutRule("all", List.of(), List.of(), -1, -1, false)), List.of());
+            ContainerMetadata staging = new ContainerMetadata("app-b", "space-1", "org-1", "staging", List.of(), List.of(), List.of());
+            for (int port : new int[] {9001, 9002, 9003, 9004}) {
+                k.listen(k.outside, OUTSIDE_IP, port, "tcp");
+            }
+            var global = group(1, "global", true, false, tcp(OUTSIDE_IP, 9001));
+            var spaceGroup = group(2, "space-web", false, false, tcp(OUTSIDE_IP, 9002));
+            var stagingGroup = group(3, "staging-only", false, true, tcp(OUTSIDE_IP, 9003));
+            var otherSpace = group(4, "other-space", false, false, tcp(OUTSIDE_IP, 9004));
+            var webRunning = binding(10, "space-web", "space-1", "running");
+            backend.prepare();
+            backend.apply(new PolicyRules.Inputs(KernelCell.SUBNET, KernelCell.OVERLAY, List.of(
+                    new PolicyRules.LocalContainer(C1_IP, running), new PolicyRules.LocalContainer(C2_IP, staging)),
+                    List.of(), List.of(), List.of(global, spaceGroup, stagingGroup, otherSpace),
+                    List.of(webRunning, binding(11, "other-space", "space-2", "running")), false));
+
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9001)).as("running: the global running group").isTrue();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9002)).as("running: its space's running group").isTrue();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9003)).as("running: not the staging group").isFalse();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9004)).as("running: not another space's group").isFalse();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9999)).as("dynamic: the runtime's all-rule does not count").isFalse();
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9003)).as("staging: the staging group").isTrue();
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9001)).as("staging: not the running groups").isFalse();
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9002)).as("staging: not the space's running binding").isFalse();
+
+            // Bound while the containers run: other-space for space-1 running, no restart.
+            var bindOther = binding(12, "other-space", "space-1", "running");
+            backend.change(List.of(change(true, bindOther)), () -> null);
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9004)).as("bound while running").isTrue();
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9004)).as("a running binding does not reach staging").isFalse();
+
+            // Unbound while running: that group goes, the other binding stays.
+            backend.change(List.of(change(false, webRunning)), () -> null);
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9002)).as("unbound").isFalse();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9004)).as("the other binding stays").isTrue();
+
+            // A group edited: its rule moves from 9001 to 9002 for everything it applies to.
+            backend.change(List.of(change(true, group(1, "global", true, false, tcp(OUTSIDE_IP, 9002)))), () -> null);
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9001)).as("the old rule went").isFalse();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9002)).as("the new rule holds").isTrue();
+
+            // The global flag turned on for staging; then the group deleted.
+            backend.change(List.of(change(true, group(1, "global", true, true, tcp(OUTSIDE_IP, 9002)))), () -> null);
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9002)).as("globally enabled for staging").isTrue();
+            backend.change(List.of(change(false, group(1, "global", true, true, tcp(OUTSIDE_IP, 9002)))), () -> null);
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9002)).as("group deleted").isFalse();
+            assertThat(k.tcp(k.c2, OUTSIDE_IP, 9002)).as("group deleted, staging too").isFalse();
+            assertThat(k.tcp(k.c1, OUTSIDE_IP, 9004)).as("the other group stays").isTrue();
+        } finally {
+            nft.close();
+        }
+    }
 }

@@ -9,6 +9,9 @@ import io.silk.daemon.policy.verdict.PolicyDirectory;
 import io.silk.proto.v1.C2CPolicy;
 import io.silk.proto.v1.EgressPolicy;
 import io.silk.proto.v1.PolicyChange;
+import io.silk.proto.v1.SecurityGroup;
+import io.silk.proto.v1.SecurityGroupBinding;
+import io.silk.proto.v1.SecurityGroupRule;
 import io.silk.values.Ipv4Address;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,6 +44,14 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final Iptables legacy;
     private final Ruleset.Logging logging;
     private final Ruleset.DenyNetworks deny;
+    private final SecurityGroupMode securityGroups;
+
+    /**
+     * Where a container's security-group egress comes from: the {@code netOutRules} the runtime
+     * passed at ADD (Cloud Foundry's static mode), or the groups the controller streams (dynamic:
+     * the global ones and its space's, for its lifecycle, changed while it runs).
+     */
+    public enum SecurityGroupMode { STATIC, DYNAMIC }
 
     // Guarded by this: the policy model...
     private Ruleset ruleset;
@@ -52,6 +63,10 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final Map<String, Map<Long, EgressPolicy>> egressBySource = new HashMap<>();
     private final Map<String, TagHolders> tags = new HashMap<>();
     private final Map<Integer, String> appOfTag = new HashMap<>();
+    private final Map<String, SecurityGroup> groups = new HashMap<>();
+    private final Map<String, List<ContainerMetadata.NetOutRule>> groupRules = new HashMap<>();
+    private final Map<Long, SecurityGroupBinding> bindings = new HashMap<>();
+    private final Set<Bound> bound = new HashSet<>();
     // ...and the elements it puts in the kernel.
     private final MapElements containerTag = new MapElements(Ruleset.CONTAINER_TAG);
     private final MapElements portMappings = new MapElements(Ruleset.PORT_MAPPINGS);
@@ -71,6 +86,13 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     /** A tag and how many policies name its app; the tag marks the app's containers while any does. */
     private record TagHolders(int tag, int count) {}
 
+    /** A group bound to a space for running or staging containers. */
+    private record Bound(String group, String space, boolean staging) {
+        static Bound of(SecurityGroupBinding b) {
+            return new Bound(b.getSecurityGroupGuid(), b.getSpaceId(), b.getLifecycle().equals("staging"));
+        }
+    }
+
     /**
      * @param legacy the iptables chains of an earlier version to remove once the table is in place
      *               (null: none to look for)
@@ -81,10 +103,16 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     /** @param deny destinations no container may reach, whatever allows it */
     public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging, Ruleset.DenyNetworks deny) {
+        this(nft, legacy, logging, deny, SecurityGroupMode.STATIC);
+    }
+
+    public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging, Ruleset.DenyNetworks deny,
+            SecurityGroupMode securityGroups) {
         this.nft = nft;
         this.legacy = legacy;
         this.logging = logging;
         this.deny = deny;
+        this.securityGroups = securityGroups;
     }
 
     @Override
@@ -129,6 +157,22 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         }
         c2cNow.values().stream().filter(p -> !c2c.containsKey(p.getId())).forEach(this::addC2c);
         egressNow.values().stream().filter(p -> !egress.containsKey(p.getId())).forEach(this::addEgress);
+        Map<String, SecurityGroup> groupsNow = new HashMap<>();
+        in.securityGroups().forEach(g -> groupsNow.put(g.getGuid(), g));
+        Map<Long, SecurityGroupBinding> bindingsNow = new HashMap<>();
+        in.bindings().forEach(b -> bindingsNow.put(b.getId(), b));
+        for (var b : List.copyOf(bindings.values())) {
+            if (!b.equals(bindingsNow.get(b.getId()))) {
+                removeBinding(b);
+            }
+        }
+        for (String guid : List.copyOf(groups.keySet())) {
+            if (!groupsNow.containsKey(guid)) {
+                removeGroup(guid);
+            }
+        }
+        groupsNow.values().stream().filter(g -> !g.equals(groups.get(g.getGuid()))).forEach(this::putGroup);
+        bindingsNow.values().stream().filter(b -> !bindings.containsKey(b.getId())).forEach(this::addBinding);
         containersNow.forEach((ip, c) -> {
             if (!containers.containsKey(ip)) {
                 addContainer(c);
@@ -161,6 +205,20 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
                 }
                 if (created) {
                     addEgress(ch.getEgress());
+                }
+            } else if (ch.hasSecurityGroup()) {
+                if (created) {
+                    putGroup(ch.getSecurityGroup());
+                } else {
+                    removeGroup(ch.getSecurityGroup().getGuid());
+                }
+            } else if (ch.hasSecurityGroupBinding()) {
+                SecurityGroupBinding known = bindings.get(ch.getSecurityGroupBinding().getId());
+                if (known != null) {
+                    removeBinding(known);
+                }
+                if (created) {
+                    addBinding(ch.getSecurityGroupBinding());
                 }
             }
         }
@@ -244,6 +302,8 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         long t0 = System.nanoTime();
         if (in != null) {
             resetModel();
+            in.securityGroups().forEach(this::putGroup);
+            in.bindings().forEach(this::addBinding);
             in.containers().forEach(this::addContainer);
             in.c2c().forEach(this::addC2c);
             in.egress().forEach(this::addEgress);
@@ -253,7 +313,11 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
                     .map(e -> new PolicyRules.LocalContainer(e.getKey(), e.getValue())).toList();
             List<C2CPolicy> c2cs = List.copyOf(c2c.values());
             List<EgressPolicy> egresses = List.copyOf(egress.values());
+            List<SecurityGroup> groupsKnown = List.copyOf(groups.values());
+            List<SecurityGroupBinding> bindingsKnown = List.copyOf(bindings.values());
             resetModel();
+            groupsKnown.forEach(this::putGroup);
+            bindingsKnown.forEach(this::addBinding);
             attached.forEach(this::addContainer);
             c2cs.forEach(this::addC2c);
             egresses.forEach(this::addEgress);
@@ -311,6 +375,10 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         egressBySource.clear();
         tags.clear();
         appOfTag.clear();
+        groups.clear();
+        groupRules.clear();
+        bindings.clear();
+        bound.clear();
         containerTag.clear();
         portMappings.clear();
         stagingContainers.clear();
@@ -466,12 +534,20 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private static final Box.Range ANY_PORT = new Box.Range(0, 65535);
 
     /**
-     * What the container itself may reach, from what the runtime passed at ADD: its security-group
-     * rules ({@code netOutRules}, static mode) and the DNS servers of its configuration (tcp and
-     * udp 53); and whether it is staging (for the deny networks).
+     * What the container itself may reach: its security groups (the {@code netOutRules} the runtime
+     * passed at ADD in static mode; in dynamic mode the groups that apply to it now) and the DNS
+     * servers of its configuration (tcp and udp 53); and whether it is staging (for the deny networks).
      */
     private void containerEgress(String ip, ContainerMetadata m, boolean hold) {
-        m.netOutRules().forEach(r -> egressRule(ip, r, hold));
+        if (securityGroups == SecurityGroupMode.STATIC) {
+            m.netOutRules().forEach(r -> egressRule(ip, r, hold));
+        } else {
+            for (String guid : groups.keySet()) {
+                if (applies(guid, m)) {
+                    groupRules.get(guid).forEach(r -> egressRule(ip, r, hold));
+                }
+            }
+        }
         for (String server : m.dnsServers()) {
             long a = unsigned(Ipv4Address.parse(server, "dns server"));
             for (int proto : new int[] {6, 17}) {
@@ -511,6 +587,79 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
                 }
             }
         }
+    }
+
+    // ---- security groups (dynamic) ---------------------------------------------------------------
+
+    /** Cloud Foundry's rule: staging containers get the staging groups, apps and tasks the running ones. */
+    private boolean applies(String guid, ContainerMetadata m) {
+        SecurityGroup g = groups.get(guid);
+        if (g == null) {
+            return false;
+        }
+        boolean staging = m.staging();
+        return (staging ? g.getStagingDefault() : g.getRunningDefault())
+                || (!m.spaceId().isEmpty() && bound.contains(new Bound(guid, m.spaceId(), staging)));
+    }
+
+    private void putGroup(SecurityGroup g) {
+        changeGroup(g.getGuid(), () -> {
+            groups.put(g.getGuid(), g);
+            groupRules.put(g.getGuid(), g.getRulesList().stream().filter(r -> r.getDestinationsCount() > 0)
+                    .map(NftablesBackend::netOutRule).toList());
+        });
+    }
+
+    private void removeGroup(String guid) {
+        changeGroup(guid, () -> {
+            groups.remove(guid);
+            groupRules.remove(guid);
+        });
+    }
+
+    private void addBinding(SecurityGroupBinding b) {
+        bindings.put(b.getId(), b);
+        changeGroup(b.getSecurityGroupGuid(), () -> bound.add(Bound.of(b)));
+    }
+
+    private void removeBinding(SecurityGroupBinding b) {
+        bindings.remove(b.getId());
+        changeGroup(b.getSecurityGroupGuid(), () -> bound.remove(Bound.of(b)));
+    }
+
+    /**
+     * One group's part of container egress follows a change of the group or of its bindings: its
+     * old rules are released where it applied, its new ones held where it applies now. Released and
+     * held again in one transaction, a box that stays is neither removed nor added.
+     */
+    private void changeGroup(String guid, Runnable change) {
+        if (securityGroups == SecurityGroupMode.STATIC) {
+            change.run();
+            return;
+        }
+        List<ContainerMetadata.NetOutRule> before = groupRules.getOrDefault(guid, List.of());
+        containers.forEach((ip, m) -> {
+            if (applies(guid, m)) {
+                before.forEach(r -> egressRule(ip, r, false));
+            }
+        });
+        change.run();
+        List<ContainerMetadata.NetOutRule> after = groupRules.getOrDefault(guid, List.of());
+        containers.forEach((ip, m) -> {
+            if (applies(guid, m)) {
+                after.forEach(r -> egressRule(ip, r, true));
+            }
+        });
+    }
+
+    /** A group's rule in the shape of the runtime's {@code netOutRules}: one translation into boxes for both. */
+    private static ContainerMetadata.NetOutRule netOutRule(SecurityGroupRule r) {
+        List<ContainerMetadata.Range> networks = r.getDestinationsList().stream()
+                .map(a -> new ContainerMetadata.Range(unsigned(Ipv4Address.parse(a.getStart(), "security group destination")),
+                        unsigned(Ipv4Address.parse(a.getEnd(), "security group destination")))).toList();
+        List<ContainerMetadata.Range> ports = r.getPortsList().stream()
+                .map(p -> new ContainerMetadata.Range(p.getStart(), p.getEnd())).toList();
+        return new ContainerMetadata.NetOutRule(r.getProtocol(), networks, ports, r.getIcmpType(), r.getIcmpCode(), r.getLog());
     }
 
     private static void hold(CountedSet set, String element, boolean hold) {
