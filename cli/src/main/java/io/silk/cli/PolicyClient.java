@@ -89,6 +89,14 @@ final class PolicyClient {
         return send("POST", path, body);
     }
 
+    JsonNode patch(String path, Object body) {
+        return send("PATCH", path, body);
+    }
+
+    JsonNode delete(String path) {
+        return send("DELETE", path, null);
+    }
+
     private JsonNode send(String method, String path, Object body) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/networking/v1/external" + path))

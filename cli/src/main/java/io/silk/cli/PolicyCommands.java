@@ -218,41 +218,44 @@ final class PolicyCommands {
         }
     }
 
-    /**
-     * Policies as code: for every source app in the file, make its policies exactly those in the
-     * file — create what is missing, delete what is not there. Apps not in the file are untouched.
-     */
-    @Command(name = "apply", description = "Make the policies of the apps in FILE match it (--dry-run: print the difference).")
-    static final class Apply implements Callable<Integer> {
-        @Mixin PolicyClient.Target target;
-        @Spec CommandLine.Model.CommandSpec spec;
-        @Option(names = {"-f", "--file"}, required = true, description = "JSON: {\"policies\": [...]} in the API's shape.") File file;
-        @Option(names = "--dry-run") boolean dryRun;
+    /** An egress policy as one comparable line: its source, protocol, address range, ports or ICMP type/code. */
+    static String describeEgress(JsonNode p) {
+        JsonNode d = p.path("destination");
+        String range;
+        if (d.has("cidr")) {
+            String[] c = d.get("cidr").asText().split("/");
+            long base = ipv4(c[0]);
+            int prefix = c.length > 1 ? Integer.parseInt(c[1]) : 32;
+            long size = 1L << (32 - prefix);
+            long start = base & ~(size - 1) & 0xffff_ffffL;
+            range = dotted(start) + "-" + dotted(start + size - 1);
+        } else {
+            range = dotted(ipv4(d.at("/ips/start").asText())) + "-" + dotted(ipv4(d.at("/ips/end").asText()));
+        }
+        String extra = d.has("ports") ? " " + portsText(d.get("ports"))
+                : d.has("icmp_type") ? " type " + d.get("icmp_type").asInt() + " code " + d.path("icmp_code").asInt(-1) : "";
+        return p.at("/source/id").asText() + " -> " + range + " " + d.path("protocol").asText() + extra;
+    }
 
-        @Override
-        public Integer call() throws Exception {
-            JsonNode wantedDoc;
-            try {
-                wantedDoc = PolicyClient.JSON.readTree(file);
-            } catch (java.io.IOException e) {
-                throw new IllegalArgumentException(file + " is not valid JSON: " + e.getMessage());
-            }
-            if (wantedDoc == null || !wantedDoc.path("policies").isArray()) {
-                throw new IllegalArgumentException(file + ": expected {\"policies\": [...]}");
-            }
-            Map<String, JsonNode> wanted = new LinkedHashMap<>();
-            Set<String> sources = new LinkedHashSet<>();
-            for (JsonNode p : wantedDoc.get("policies")) {
-                wanted.put(describe(p), p);
-                sources.add(p.at("/source/id").asText());
-            }
-            var client = target.client();
-            Map<String, JsonNode> existing = new LinkedHashMap<>();
-            if (!sources.isEmpty()) {
-                for (JsonNode p : client.get("/policies?source_id=" + String.join(",", sources)).path("policies")) {
-                    existing.put(describe(p), p);
-                }
-            }
+    private static long ipv4(String dotted) {
+        String[] b = dotted.trim().split("\\.");
+        if (b.length != 4) {
+            throw new IllegalArgumentException("\"" + dotted + "\" is not an IPv4 address");
+        }
+        long a = 0;
+        for (String part : b) {
+            a = a << 8 | Integer.parseInt(part);
+        }
+        return a;
+    }
+
+    private static String dotted(long a) {
+        return (a >> 24 & 255) + "." + (a >> 16 & 255) + "." + (a >> 8 & 255) + "." + (a & 255);
+    }
+
+    /** The changes that make what exists for some keys equal to what is wanted. */
+    record Difference(List<JsonNode> create, List<JsonNode> delete) {
+        static Difference of(Map<String, JsonNode> wanted, Map<String, JsonNode> existing) {
             List<JsonNode> create = new ArrayList<>();
             List<JsonNode> delete = new ArrayList<>();
             wanted.forEach((k, p) -> {
@@ -265,24 +268,89 @@ final class PolicyCommands {
                     delete.add(p);
                 }
             });
+            return new Difference(create, delete);
+        }
+
+        boolean isEmpty() {
+            return create.isEmpty() && delete.isEmpty();
+        }
+    }
+
+    /**
+     * Network configuration as code. The file may hold any of {@code policies} (app → app),
+     * {@code egress_policies} and {@code security_groups}, in the API's shapes. For every source app
+     * in the file its policies (and its egress policies) become exactly those in the file; every
+     * security group in the file gets its rules, global flags and space bindings as written (created
+     * when missing). Apps and groups not in the file are untouched.
+     */
+    @Command(name = "apply", description = "Make the policies, egress policies and security groups in FILE match it"
+            + " (--dry-run: print the difference).")
+    static final class Apply implements Callable<Integer> {
+        @Mixin PolicyClient.Target target;
+        @Spec CommandLine.Model.CommandSpec spec;
+        @Option(names = {"-f", "--file"}, required = true,
+                description = "JSON: {\"policies\": [...], \"egress_policies\": [...], \"security_groups\": [...]}.") File file;
+        @Option(names = "--dry-run") boolean dryRun;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode doc;
+            try {
+                doc = PolicyClient.JSON.readTree(file);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException(file + " is not valid JSON: " + e.getMessage());
+            }
+            if (doc == null || !doc.isObject() || !(doc.path("policies").isArray() || doc.path("egress_policies").isArray()
+                    || doc.path("security_groups").isArray())) {
+                throw new IllegalArgumentException(file + ": expected {\"policies\": [...]}, {\"egress_policies\": [...]}"
+                        + " and/or {\"security_groups\": [...]}");
+            }
+            var client = target.client();
             PrintWriter out = spec.commandLine().getOut();
-            create.forEach(p -> out.println("+ " + describe(p)));
-            delete.forEach(p -> out.println("- " + describe(p)));
-            if (create.isEmpty() && delete.isEmpty()) {
-                out.println("policies already match " + file);
-                return 0;
+            int changes = 0;
+            if (doc.path("policies").isArray()) {
+                changes += section(client, out, doc.get("policies"), "/policies", "policies", "source_id", PolicyCommands::describe);
             }
-            if (dryRun) {
-                return 0;
+            if (doc.path("egress_policies").isArray()) {
+                changes += section(client, out, doc.get("egress_policies"), "/egress_policies", "egress_policies", "id",
+                        PolicyCommands::describeEgress);
             }
-            if (!create.isEmpty()) {
-                client.post("/policies", wrap("policies", create));
+            if (doc.path("security_groups").isArray()) {
+                changes += SecurityGroupCommands.apply(client, out, doc.get("security_groups"), dryRun);
             }
-            if (!delete.isEmpty()) {
-                client.post("/policies/delete", wrap("policies", delete));
+            if (changes == 0) {
+                out.println("everything already matches " + file);
+            } else if (!dryRun) {
+                out.printf("applied: %d changes%n", changes);
             }
-            out.printf("applied: %d created, %d deleted%n", create.size(), delete.size());
             return 0;
+        }
+
+        /** One kind of policy, by source app: returns how many creates and deletes it takes. */
+        private int section(PolicyClient client, PrintWriter out, JsonNode items, String path, String field, String filter,
+                java.util.function.Function<JsonNode, String> describe) {
+            Map<String, JsonNode> wanted = new LinkedHashMap<>();
+            Set<String> sources = new LinkedHashSet<>();
+            for (JsonNode p : items) {
+                wanted.put(describe.apply(p), p);
+                sources.add(p.at("/source/id").asText());
+            }
+            Map<String, JsonNode> existing = new LinkedHashMap<>();
+            if (!sources.isEmpty()) {
+                for (JsonNode p : client.get(path + "?" + filter + "=" + String.join(",", sources)).path(field)) {
+                    existing.put(describe.apply(p), p);
+                }
+            }
+            Difference d = Difference.of(wanted, existing);
+            d.create().forEach(p -> out.println("+ " + describe.apply(p)));
+            d.delete().forEach(p -> out.println("- " + describe.apply(p)));
+            if (!dryRun && !d.create().isEmpty()) {
+                client.post(path, wrap(field, d.create()));
+            }
+            if (!dryRun && !d.delete().isEmpty()) {
+                client.post(path + "/delete", wrap(field, d.delete()));
+            }
+            return d.create().size() + d.delete().size();
         }
     }
 }

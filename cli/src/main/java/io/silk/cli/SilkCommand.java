@@ -39,7 +39,12 @@ import picocli.CommandLine.Spec;
         subcommands = {SilkCommand.Leases.class, SilkCommand.AcquireLease.class, SilkCommand.ReleaseLease.class,
                 SilkCommand.WatchLeases.class, PolicyCommands.Add.class, PolicyCommands.Remove.class,
                 PolicyCommands.ListPolicies.class, PolicyCommands.AddEgress.class, PolicyCommands.RemoveEgress.class,
-                PolicyCommands.ListEgress.class, PolicyCommands.Apply.class, FlowsCommand.class})
+                PolicyCommands.ListEgress.class, PolicyCommands.Apply.class, FlowsCommand.class,
+                SecurityGroupCommands.Create.class, SecurityGroupCommands.Update.class, SecurityGroupCommands.Delete.class,
+                SecurityGroupCommands.ListGroups.class, SecurityGroupCommands.Show.class, SecurityGroupCommands.Bind.class,
+                SecurityGroupCommands.Unbind.class, SecurityGroupCommands.BindRunning.class, SecurityGroupCommands.BindStaging.class,
+                SecurityGroupCommands.UnbindRunning.class, SecurityGroupCommands.UnbindStaging.class,
+                SecurityGroupCommands.ListRunning.class, SecurityGroupCommands.ListStaging.class})
 public final class SilkCommand {
 
     public static final int REFUSED = 1;

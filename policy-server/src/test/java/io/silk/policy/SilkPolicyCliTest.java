@@ -76,11 +76,77 @@ class SilkPolicyCliTest {
         assertThat(silk(admin, "network-policies", "--app", "as-code").out()).contains("old-dest");
 
         Run applied = silk(admin, "apply", "-f", file.toString());
-        assertThat(applied.out()).contains("applied: 1 created, 1 deleted");
+        assertThat(applied.out()).contains("applied: 2 changes");
         String now = silk(admin, "network-policies").out();
         assertThat(now).containsPattern("as-code\\s+new-dest").doesNotContainPattern("as-code\\s+old-dest")
                 .containsPattern("bystander\\s+old-dest");
-        assertThat(silk(admin, "apply", "-f", file.toString()).out()).contains("policies already match");
+        assertThat(silk(admin, "apply", "-f", file.toString()).out()).contains("everything already matches");
+    }
+
+    @Test
+    void securityGroupCommandsInCfsStyle() throws Exception {
+        Path rules = Files.createTempFile("rules", ".json");
+        Files.writeString(rules, "[{\"protocol\":\"tcp\",\"destination\":\"10.0.11.0/24\",\"ports\":\"443\"}]");
+        Run created = silk(admin, "create-security-group", "cli-web", rules.toString());
+        assertThat(created.exit()).as(created.err()).isZero();
+        assertThat(silk(admin, "bind-security-group", "cli-web", "--space", "space-cli").exit()).isZero();
+        assertThat(silk(admin, "bind-security-group", "cli-web", "--space", "space-cli", "--lifecycle", "staging").exit()).isZero();
+        assertThat(silk(admin, "bind-running-security-group", "cli-web").exit()).isZero();
+        String list = silk(admin, "security-groups").out();
+        assertThat(list).containsPattern("cli-web\\s+running\\s+<all>, space space-cli")
+                .containsPattern("cli-web\\s+staging\\s+space space-cli");
+        assertThat(silk(admin, "running-security-groups").out()).contains("cli-web");
+        assertThat(silk(admin, "staging-security-groups").out()).doesNotContain("cli-web");
+        Files.writeString(rules, "[{\"protocol\":\"udp\",\"destination\":\"10.0.0.2\",\"ports\":\"53\"}]");
+        assertThat(silk(admin, "update-security-group", "cli-web", rules.toString()).exit()).isZero();
+        String shown = silk(admin, "security-group", "cli-web").out();
+        assertThat(shown).contains("\"udp\"", "10.0.0.2").doesNotContain("10.0.11.0/24").containsPattern("running:\\s+all spaces, space-cli");
+        assertThat(silk(admin, "unbind-security-group", "cli-web", "--space", "space-cli").exit()).isZero();
+        assertThat(silk(admin, "unbind-running-security-group", "cli-web").exit()).isZero();
+        assertThat(silk(admin, "security-group", "cli-web").out()).containsPattern("running:\\s+-");
+        Run badRules = silk(admin, "create-security-group", "cli-bad", rules.getParent().resolve("missing.json").toString());
+        assertThat(badRules.exit()).isNotZero();
+        Files.writeString(rules, "[{\"protocol\":\"tcp\",\"destination\":\"10.0.0.0/8\"}]");
+        Run refused = silk(admin, "create-security-group", "cli-bad", rules.toString());
+        assertThat(refused.exit()).isNotZero();
+        assertThat(refused.err()).contains("ports are required", "422");
+        assertThat(silk(admin, "delete-security-group", "cli-web").exit()).isZero();
+        Run gone = silk(admin, "delete-security-group", "cli-web");
+        assertThat(gone.exit()).isNotZero();
+        assertThat(gone.err()).contains("security group cli-web not found");
+    }
+
+    @Test
+    void applyCoversEgressPoliciesAndSecurityGroups() throws Exception {
+        silk(admin, "add-egress-policy", "apply-eg", "--destination", "203.0.113.9", "--port", "80");
+        Path file = Files.createTempFile("network", ".json");
+        Files.writeString(file, """
+                {"egress_policies": [
+                   {"source": {"id": "apply-eg"}, "destination": {"cidr": "198.51.100.0/24", "protocol": "tcp", "ports": {"start": 443, "end": 443}}}],
+                 "security_groups": [
+                   {"name": "apply-sg", "rules": [{"protocol": "all", "destination": "10.9.0.0/16"}],
+                    "globally_enabled": {"staging": true},
+                    "relationships": {"running_spaces": {"data": [{"guid": "space-apply"}]}}}]}""");
+        Run dry = silk(admin, "apply", "-f", file.toString(), "--dry-run");
+        assertThat(dry.out()).as(dry.err()).contains("+ apply-eg -> 198.51.100.0-198.51.100.255 tcp 443",
+                "- apply-eg -> 203.0.113.9-203.0.113.9 tcp 80", "+ security group apply-sg");
+        assertThat(silk(admin, "security-groups").out()).doesNotContain("apply-sg");
+        Run applied = silk(admin, "apply", "-f", file.toString());
+        assertThat(applied.exit()).as(applied.err()).isZero();
+        assertThat(silk(admin, "egress-policies", "--app", "apply-eg").out()).contains("198.51.100.0-198.51.100.255")
+                .doesNotContain("203.0.113.9");
+        assertThat(silk(admin, "security-groups").out()).containsPattern("apply-sg\\s+running\\s+space space-apply")
+                .containsPattern("apply-sg\\s+staging\\s+<all>");
+        assertThat(silk(admin, "apply", "-f", file.toString()).out()).contains("everything already matches");
+
+        // The file changes: the group's binding moves and its global flag goes.
+        Files.writeString(file, Files.readString(file).replace("space-apply", "space-apply-2").replace("\"staging\": true", "\"staging\": false"));
+        Run moved = silk(admin, "apply", "-f", file.toString());
+        assertThat(moved.out()).contains("~ security group apply-sg globally_enabled",
+                "+ security group apply-sg bound to space space-apply-2 for running",
+                "- security group apply-sg bound to space space-apply for running", "applied: 3 changes");
+        assertThat(silk(admin, "security-groups").out()).containsPattern("apply-sg\\s+running\\s+space space-apply-2")
+                .doesNotContain("<all>");
     }
 
     @Test
