@@ -97,15 +97,30 @@ final class PolicyPropagation {
         });
     }
 
-    /** One simulated cell: a Watch stream for the apps it hosts, until {@link #close}. */
+    /** The key of a security group's version: its name (the simulations put a version in it). */
+    static String groupKey(String name) {
+        return "group " + name;
+    }
+
+    static String bindingKey(String kind, String group, String space, String lifecycle) {
+        return kind + " binding " + group + " " + space + " " + lifecycle;
+    }
+
+    /** One simulated cell: a Watch stream for the apps and spaces it hosts, until {@link #close}. */
     final class Cell {
         private final List<String> apps;
+        private final List<String> spaces;
         private final ManagedChannel channel;
         private volatile ClientCallStreamObserver<PolicyWatchRequest> call;
         private volatile boolean closing;
 
         Cell(List<String> apps, ManagedChannel channel) {
+            this(apps, List.of(), channel);
+        }
+
+        Cell(List<String> apps, List<String> spaces, ManagedChannel channel) {
             this.apps = apps;
+            this.spaces = spaces;
             this.channel = channel;
         }
 
@@ -113,7 +128,7 @@ final class PolicyPropagation {
             scenario = session.scenario();
             groups = session.asScala().groups();
             long start = System.currentTimeMillis();
-            PolicyServiceGrpc.newStub(channel).watch(PolicyWatchRequest.newBuilder().addAllAppIds(apps).build(),
+            PolicyServiceGrpc.newStub(channel).watch(PolicyWatchRequest.newBuilder().addAllAppIds(apps).addAllSpaceIds(spaces).build(),
                     new ClientResponseObserver<PolicyWatchRequest, PolicyWatchResponse>() {
                         private boolean first = true;
 
@@ -134,6 +149,12 @@ final class PolicyPropagation {
                                     C2CPolicy p = change.getC2C();
                                     delivered(key(change.getKind().name(), p.getSourceId(), p.getDestinationId(),
                                             p.getProtocol(), p.getStartPort(), p.getEndPort()), now);
+                                } else if (change.hasSecurityGroup()) {
+                                    delivered(groupKey(change.getSecurityGroup().getName()), now);
+                                } else if (change.hasSecurityGroupBinding()) {
+                                    var b = change.getSecurityGroupBinding();
+                                    delivered(bindingKey(change.getKind().name(), b.getSecurityGroupGuid(), b.getSpaceId(),
+                                            b.getLifecycle()), now);
                                 }
                             }
                         }
