@@ -5,6 +5,7 @@ import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
 import static io.gatling.javaapi.core.CoreDsl.details;
 import static io.gatling.javaapi.core.CoreDsl.exec;
 import static io.gatling.javaapi.core.CoreDsl.global;
+import static io.gatling.javaapi.core.CoreDsl.pause;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
@@ -56,6 +57,7 @@ public class SecurityGroupPropagationSimulation extends Simulation {
     final List<ManagedChannel> channels = new ArrayList<>();
     final PolicyPropagation propagation = new PolicyPropagation();
     final AtomicInteger nextCell = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicBoolean operatorDone = new java.util.concurrent.atomic.AtomicBoolean();
     volatile String globalGuid;
     volatile String spaceGuid;
 
@@ -71,7 +73,6 @@ public class SecurityGroupPropagationSimulation extends Simulation {
         if (adminAuth != null) {
             protocol = protocol.authorizationHeader(adminAuth);
         }
-        Duration writing = PROFILE.gap().multipliedBy(2L * PROFILE.changes());
 
         ScenarioBuilder cells = scenario("cells")
                 .exec(propagation.captureStats())
@@ -81,7 +82,9 @@ public class SecurityGroupPropagationSimulation extends Simulation {
                     cell.start(s);
                     return s.set("cell", cell);
                 })
-                .pause(SETTLE.plus(writing).plus(DRAIN))
+                // Connected until the operator is done and the last changes had time to arrive.
+                .asLongAs(s -> !operatorDone.get()).on(pause(Duration.ofMillis(200)))
+                .pause(DRAIN)
                 .exec(s -> {
                     propagation.reportMissing();
                     ((PolicyPropagation.Cell) s.get("cell")).close();
@@ -117,7 +120,11 @@ public class SecurityGroupPropagationSimulation extends Simulation {
                         })
                         .exec(http("unbind group").delete(s -> API + "/" + spaceGuid + "/relationships/running_spaces/"
                                 + s.getString("space")).check(status().is(204)))
-                        .pause(PROFILE.gap()));
+                        .pause(PROFILE.gap()))
+                .exec(s -> {
+                    operatorDone.set(true);
+                    return s;
+                });
 
         var assertions = new ArrayList<Assertion>();
         assertions.add(global().failedRequests().count().is(0L));
