@@ -216,7 +216,7 @@ public final class CellDaemon {
         return switch (cfg.policyBackend()) {
             case NFTABLES -> new NftablesBackend(nft, new Iptables(),
                     new Ruleset.Logging(cfg.logDenied(), cfg.logAccepted(), cfg.nflogGroup(), DENIED_LOG_RATE,
-                            cfg.logEgressAccepted()), cfg.denyNetworks(), cfg.securityGroups());
+                            cfg.logEgressAccepted()), cfg.denyNetworks(), cfg.securityGroups(), cfg.ingressTag());
             case IPTABLES -> new IptablesBackend(new Iptables());
         };
     }

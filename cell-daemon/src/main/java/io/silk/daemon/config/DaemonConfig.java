@@ -38,6 +38,8 @@ import java.util.Properties;
  * @param logEgressAccepted   log every new connection let out of the overlay (cf's global ASG logging)
  * @param securityGroups      dynamic (default): enforce the security groups the controller streams;
  *                            static: the {@code netOutRules} the runtime passes at ADD
+ * @param ingressTag          the router's tag (cf's ingress_tag, 4 hex digits as the internal API
+ *                            gives it): DNAT'ed-in traffic then needs a C2C policy from that group; 0: off
  */
 public record DaemonConfig(
         Ipv4Address underlayIp,
@@ -63,7 +65,8 @@ public record DaemonConfig(
         Duration countersInterval,
         io.silk.daemon.policy.nftables.Ruleset.DenyNetworks denyNetworks,
         boolean logEgressAccepted,
-        io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode securityGroups) {
+        io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode securityGroups,
+        int ingressTag) {
 
     /** Where the policy is enforced. */
     public enum PolicyBackendKind { NFTABLES, IPTABLES }
@@ -131,7 +134,25 @@ public record DaemonConfig(
                     case "static" -> io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode.STATIC;
                     default -> throw new IllegalArgumentException(source + ": policy.security-groups "
                             + io.silk.values.Quote.shortened(get.optional("policy.security-groups", "")) + " is not dynamic or static");
-                });
+                },
+                ingressTag(get.optional("policy.ingress-tag", ""), source));
+    }
+
+    /** cf's tag: 1 to 4 hex digits ("0004", or "0x4"); "" for none. */
+    static int ingressTag(String text, String source) {
+        if (text.isEmpty()) {
+            return 0;
+        }
+        try {
+            int tag = Integer.parseInt(text.startsWith("0x") ? text.substring(2) : text, 16);
+            if (tag >= 1 && tag <= 0xffff) {
+                return tag;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException(source + ": policy.ingress-tag " + io.silk.values.Quote.shortened(text)
+                + " is not a tag of 1 to 4 hex digits (as PUT /networking/v1/internal/tags answers, e.g. 0004)");
     }
 
     private static List<String> missing(Path ca, Path certificate, Path key) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import io.silk.daemon.policy.nftables.NftablesBackend;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
@@ -89,7 +90,15 @@ class DaemonConfigTest {
         assertThat(c.denyNetworks().always()).containsExactly("169.254.169.254/32", "10.0.0.0/8");
         assertThat(c.denyNetworks().staging()).containsExactly("192.0.2.10-192.0.2.20");
         assertThat(c.denyNetworks().running()).isEmpty();
+        assertThat(c.securityGroups()).as("dynamic by default").isEqualTo(NftablesBackend.SecurityGroupMode.DYNAMIC);
+        assertThat(c.ingressTag()).as("off by default").isZero();
+        DaemonConfig cf = DaemonConfig.from(props("underlay.ip", "10.0.0.5", "controller.addresses", "a:1", "controller.plaintext", "true",
+                "policy.security-groups", "static", "policy.ingress-tag", "000A"), "daemon.properties");
+        assertThat(cf.securityGroups()).isEqualTo(NftablesBackend.SecurityGroupMode.STATIC);
+        assertThat(cf.ingressTag()).isEqualTo(10);
         for (String[] bad : new String[][] {{"policy.backend", "ebpf", "policy.backend \"ebpf\" is not nftables or iptables"},
+                {"policy.security-groups", "sometimes", "policy.security-groups \"sometimes\" is not dynamic or static"},
+                {"policy.ingress-tag", "10000", "policy.ingress-tag \"10000\" is not a tag of 1 to 4 hex digits"},
                 {"policy.nflog-group", "0", "policy.nflog-group \"0\" is not a whole number from 1 to 65535"},
                 {"policy.deny-networks.running", "10.0.0.0/33", "policy.deny-networks.running \"10.0.0.0/33\" is not a CIDR or an address range"},
                 {"policy.deny-networks.always", "10.0.0.9-10.0.0.1", "policy.deny-networks.always \"10.0.0.9-10.0.0.1\" is not a CIDR"}}) {

@@ -66,4 +66,31 @@ class NetInKernelTest {
         assertThat(k.tcp(k.outside, CELL_IP, 61001)).as("mapping gone with the container's attachment").isFalse();
         assertThat(k.nft("list", "map", "inet", "silk", "port_mappings")).doesNotContain("61001");
     }
+
+    /**
+     * With an ingress tag (cf's ingress_tag), the router's DNAT'ed traffic is a C2C source: refused
+     * until a policy from the tag's group allows that port, then let in; overlay traffic unchanged.
+     */
+    @org.junit.jupiter.api.Test
+    void withAnIngressTagTheRoutersTrafficNeedsAPolicyFromTheRoutersGroup() throws Exception {
+        io.silk.daemon.policy.nftables.KernelNftables nft = io.silk.daemon.policy.nftables.KernelNftables.openIn(k.netns(k.cell));
+        try {
+            var backend = new io.silk.daemon.policy.nftables.NftablesBackend(nft, null,
+                    io.silk.daemon.policy.nftables.Ruleset.Logging.OFF, io.silk.daemon.policy.nftables.Ruleset.DenyNetworks.NONE,
+                    io.silk.daemon.policy.nftables.NftablesBackend.SecurityGroupMode.STATIC, 0x4);
+            backend.prepare();
+            k.listen(k.c2, C2_IP, 8080, "tcp");
+            backend.apply(withMapping());
+            assertThat(k.tcp(k.outside, CELL_IP, 61001)).as("no policy from the router's group yet").isFalse();
+
+            var fromRouter = io.silk.proto.v1.C2CPolicy.newBuilder().setId(1).setSourceId("INGRESS_ROUTER").setSourceTag(0x4)
+                    .setDestinationId("app-b").setDestinationTag(0x2).setProtocol("tcp").setStartPort(8080).setEndPort(8080).build();
+            backend.change(List.of(io.silk.proto.v1.PolicyChange.newBuilder().setKind(io.silk.proto.v1.PolicyChange.Kind.CREATED)
+                    .setC2C(fromRouter).build()), () -> null);
+            assertThat(k.tcp(k.outside, CELL_IP, 61001)).as("the router's policy lets it in").isTrue();
+            assertThat(k.tcp(k.c1, C2_IP, 8080)).as("app-a has no policy: overlay traffic still refused").isFalse();
+        } finally {
+            nft.close();
+        }
+    }
 }

@@ -45,6 +45,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final Ruleset.Logging logging;
     private final Ruleset.DenyNetworks deny;
     private final SecurityGroupMode securityGroups;
+    private final int ingressTag;
 
     /**
      * Where a container's security-group egress comes from: the {@code netOutRules} the runtime
@@ -108,6 +109,17 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
 
     public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging, Ruleset.DenyNetworks deny,
             SecurityGroupMode securityGroups) {
+        this(nft, legacy, logging, deny, securityGroups, 0);
+    }
+
+    /**
+     * @param ingressTag the router's tag (cf's {@code ingress_tag}): traffic DNAT'ed in from outside
+     *                   the overlay is marked with it and let in only where a C2C policy from that
+     *                   tag's group allows; 0: such traffic is let in whatever the policies say
+     */
+    public NftablesBackend(Nftables nft, Iptables legacy, Ruleset.Logging logging, Ruleset.DenyNetworks deny,
+            SecurityGroupMode securityGroups, int ingressTag) {
+        this.ingressTag = ingressTag;
         this.nft = nft;
         this.legacy = legacy;
         this.logging = logging;
@@ -126,7 +138,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     public synchronized void apply(PolicyRules.Inputs in) {
         Ruleset wanted = new Ruleset(in.localSubnet(), in.overlayNetwork(), new Ruleset.Logging(
                 in.logDenied() && logging.group() > 0, logging.accepted(), logging.group(), logging.rate(),
-                logging.egressAccepted()), deny);
+                logging.egressAccepted()), deny, ingressTag);
         if (!written || !wanted.equals(ruleset)) {
             replace(wanted, in);
             return;

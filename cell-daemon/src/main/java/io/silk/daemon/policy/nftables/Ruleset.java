@@ -9,7 +9,8 @@ package io.silk.daemon.policy.nftables;
  * prerouting (mangle)  meta mark ← container_tag[ip saddr]       packets leave with their app's tag (VXLAN-GBP)
  * prerouting_nat, output_nat (dstnat)  to a local address: dnat to port_mappings[proto . port]   (NetIn)
  * forward (filter)     established/related → accept
- *                      DNAT'ed in from outside the overlay → accept (C2C deny is for the overlay)
+ *                      DNAT'ed in from outside the overlay → accept (C2C deny is for the overlay); with an
+ *                        ingress tag: marked with it and judged by c2c_ingress like overlay traffic
  *                      to the cell's subnet   → c2c_ingress:  daddr . mark . proto . dport in c2c_port / c2c_range
  *                      from the cell's subnet → container_egress: to the overlay accept; saddr . daddr . proto . dport
  *                                                 in egress, or icmp saddr . daddr . type . code in egress_icmp
@@ -17,10 +18,14 @@ package io.silk.daemon.policy.nftables;
  * postrouting (srcnat) from the subnet to outside the overlay → masquerade
  * </pre>
  */
-public record Ruleset(String subnet, String overlay, Logging logging, DenyNetworks deny) {
+public record Ruleset(String subnet, String overlay, Logging logging, DenyNetworks deny, int ingressTag) {
 
     public Ruleset(String subnet, String overlay, Logging logging) {
-        this(subnet, overlay, logging, DenyNetworks.NONE);
+        this(subnet, overlay, logging, DenyNetworks.NONE, 0);
+    }
+
+    public Ruleset(String subnet, String overlay, Logging logging, DenyNetworks deny) {
+        this(subnet, overlay, logging, deny, 0);
     }
 
     /**
@@ -106,8 +111,11 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
         rule(b, "output_nat", "fib daddr type local dnat ip to meta l4proto . th dport map @port_mappings");
         rule(b, "forward", "ct state established,related accept");
         // Traffic DNAT'ed in from outside the overlay (the router, through our port mappings or a
-        // chained portmap) is not C2C traffic: C2C default deny applies to the overlay only.
-        rule(b, "forward", "ip daddr " + subnet + " ip saddr != " + overlay + " ct status dnat accept");
+        // chained portmap) is not C2C traffic: C2C default deny applies to the overlay only. With an
+        // ingress tag (cf's ingress_tag) it is the router's traffic, as a C2C source: a policy from
+        // the group of that tag lets it in, as for any app.
+        rule(b, "forward", "ip daddr " + subnet + " ip saddr != " + overlay + " ct status dnat "
+                + (ingressTag > 0 ? "meta mark set " + String.format("0x%x", ingressTag) + " goto c2c_ingress" : "accept"));
         rule(b, "forward", "ip daddr " + subnet + " jump c2c_ingress");
         rule(b, "forward", "ip saddr " + subnet + " jump container_egress");
         String allowed = logging.accepted() ? "goto c2c_allowed" : "accept";
