@@ -114,11 +114,11 @@ class SecurityGroupAddBenchmark {
                 throw new AssertionError("ADD of container " + c + " failed: " + add.stdout());
             }
         }
-        // Wait until the table holds the loaded cell's egress before measuring.
-        Lab.await("egress elements for 250 containers", Duration.ofSeconds(60), () -> {
+        // Wait until the table holds the loaded cell's egress (every container with its profile) before measuring.
+        Lab.await("egress profiles of 250 containers", Duration.ofSeconds(60), () -> {
             String m = lab.in(cell, "curl", "-sS", "http://127.0.0.1:9465/metrics").output();
-            var x = java.util.regex.Pattern.compile("silk_policy_elements\\{set=\"egress\"} ([0-9.E]+)").matcher(m);
-            return x.find() && Double.parseDouble(x.group(1)) >= CONTAINERS * 20;
+            var x = java.util.regex.Pattern.compile("silk_policy_elements\\{set=\"container_profile\"} ([0-9.E]+)").matcher(m);
+            return x.find() && Double.parseDouble(x.group(1)) >= CONTAINERS;
         });
         String metrics = lab.in(cell, "curl", "-sS", "http://127.0.0.1:9465/metrics").output();
         List<double[]> loaded = round(lab, runtime, silk, "f");

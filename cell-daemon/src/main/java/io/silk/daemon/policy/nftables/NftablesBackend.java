@@ -73,12 +73,14 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
     private final MapElements portMappings = new MapElements(Ruleset.PORT_MAPPINGS);
     private final CountedSet c2cPort = new CountedSet(Ruleset.C2C_PORT);
     private final IntervalSet c2cRange = new IntervalSet(Ruleset.C2C_RANGE, List.of(Long::toString));
+    // Egress, keyed by profile number: containers that may reach the same share their boxes.
     private final IntervalSet egressSet = new IntervalSet(Ruleset.EGRESS,
             List.of(NftablesBackend::address, Long::toString, Long::toString));
     private final IntervalSet egressIcmp = new IntervalSet(Ruleset.EGRESS_ICMP,
             List.of(NftablesBackend::address, Long::toString, Long::toString));
     private final IntervalSet egressLogged = new IntervalSet(Ruleset.EGRESS_LOGGED,
             List.of(NftablesBackend::address, Long::toString, Long::toString));
+    private final EgressProfiles egressProfiles = new EgressProfiles(egressSet, egressIcmp, egressLogged);
     private final CountedSet stagingContainers = new CountedSet(Ruleset.STAGING_CONTAINERS);
     private final java.util.concurrent.atomic.AtomicLong wholeWrites = new java.util.concurrent.atomic.AtomicLong();
     /** True once this process wrote the whole table; until then every apply writes it whole. */
@@ -299,7 +301,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         return Map.of(Ruleset.CONTAINER_TAG, containerTag.size(), Ruleset.PORT_MAPPINGS, portMappings.size(),
                 Ruleset.STAGING_CONTAINERS, stagingContainers.size(), Ruleset.C2C_PORT, c2cPort.size(),
                 Ruleset.C2C_RANGE, c2cRange.size(), Ruleset.EGRESS, egressSet.size(), Ruleset.EGRESS_ICMP, egressIcmp.size(),
-                Ruleset.EGRESS_LOGGED, egressLogged.size());
+                Ruleset.EGRESS_LOGGED, egressLogged.size(), Ruleset.CONTAINER_PROFILE, egressProfiles.mapSize());
     }
 
     // ---- the model ------------------------------------------------------------------------------
@@ -372,9 +374,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         stagingContainers.addAll(all);
         c2cPort.addAll(all);
         c2cRange.addAll(all);
-        egressSet.addAll(all);
-        egressIcmp.addAll(all);
-        egressLogged.addAll(all);
+        egressProfiles.addAll(all);
         return all;
     }
 
@@ -394,11 +394,9 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         containerTag.clear();
         portMappings.clear();
         stagingContainers.clear();
-        egressLogged.clear();
         c2cPort.clear();
         c2cRange.clear();
-        egressSet.clear();
-        egressIcmp.clear();
+        egressProfiles.clear();
     }
 
     private void commit(String what) {
@@ -419,9 +417,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         stagingContainers.flush(tx);
         c2cPort.flush(tx);
         c2cRange.flush(tx);
-        egressSet.flush(tx);
-        egressIcmp.flush(tx);
-        egressLogged.flush(tx);
+        egressProfiles.flush(tx);
         return tx;
     }
 
@@ -563,7 +559,7 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
         for (String server : m.dnsServers()) {
             long a = unsigned(Ipv4Address.parse(server, "dns server"));
             for (int proto : new int[] {6, 17}) {
-                hold(egressSet, ip, Box.of(new Box.Range(a, a), new Box.Range(proto, proto), new Box.Range(53, 53)), hold);
+                hold(ip, EgressProfiles.Kind.EGRESS, Box.of(new Box.Range(a, a), new Box.Range(proto, proto), new Box.Range(53, 53)), hold);
             }
         }
         if (m.staging()) {
@@ -591,11 +587,11 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
                 }
                 default -> List.of(Box.of(net, ANY_BYTE, ANY_PORT));
             };
-            IntervalSet set = r.protocol().equals("icmp") ? egressIcmp : egressSet;
+            EgressProfiles.Kind kind = r.protocol().equals("icmp") ? EgressProfiles.Kind.ICMP : EgressProfiles.Kind.EGRESS;
             for (Box box : boxes) {
-                hold(set, ip, box, hold);
-                if (r.log() && set == egressSet) {
-                    hold(egressLogged, ip, box, hold);
+                hold(ip, kind, box, hold);
+                if (r.log() && kind == EgressProfiles.Kind.EGRESS) {
+                    hold(ip, EgressProfiles.Kind.LOGGED, box, hold);
                 }
             }
         }
@@ -679,6 +675,14 @@ public final class NftablesBackend implements PolicyBackend, PolicyDirectory, Al
             set.hold(element);
         } else {
             set.release(element);
+        }
+    }
+
+    private void hold(String container, EgressProfiles.Kind kind, Box box, boolean hold) {
+        if (hold) {
+            egressProfiles.hold(container, kind, box);
+        } else {
+            egressProfiles.release(container, kind, box);
         }
     }
 

@@ -12,8 +12,9 @@ package io.silk.daemon.policy.nftables;
  *                      DNAT'ed in from outside the overlay → accept (C2C deny is for the overlay); with an
  *                        ingress tag: marked with it and judged by c2c_ingress like overlay traffic
  *                      to the cell's subnet   → c2c_ingress:  daddr . mark . proto . dport in c2c_port / c2c_range
- *                      from the cell's subnet → container_egress: to the overlay accept; saddr . daddr . proto . dport
- *                                                 in egress, or icmp saddr . daddr . type . code in egress_icmp
+ *                      from the cell's subnet → container_egress: to the overlay accept; deny networks reject;
+ *                                                 mark ← container_profile[ip saddr]; mark . daddr . proto . dport
+ *                                                 in egress, or icmp mark . daddr . type . code in egress_icmp
  *                      anything else of a container → counted, logged (NFLOG), rejected
  * postrouting (srcnat) from the subnet to outside the overlay → masquerade
  * </pre>
@@ -67,12 +68,13 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
     static final String PORT_MAPPINGS = "port_mappings";
     static final String C2C_PORT = "c2c_port";
     static final String C2C_RANGE = "c2c_range";
+    static final String CONTAINER_PROFILE = "container_profile";
     static final String EGRESS = "egress";
     static final String EGRESS_ICMP = "egress_icmp";
     static final String EGRESS_LOGGED = "egress_logged";
     static final String STAGING_CONTAINERS = "staging_containers";
-    static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, STAGING_CONTAINERS, C2C_PORT, C2C_RANGE, EGRESS, EGRESS_ICMP,
-        EGRESS_LOGGED};
+    static final String[] SETS = {CONTAINER_TAG, PORT_MAPPINGS, STAGING_CONTAINERS, C2C_PORT, C2C_RANGE, CONTAINER_PROFILE, EGRESS,
+        EGRESS_ICMP, EGRESS_LOGGED};
     static final String[] CHAINS = {"prerouting", "prerouting_nat", "output_nat", "forward", "c2c_ingress", "c2c_allowed", "container_egress", "postrouting"};
 
     /** The table's sets and chains as one nft {@code table} block; chain bodies follow in {@link #chainRules}. */
@@ -83,9 +85,10 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
                   map port_mappings { type inet_proto . inet_service : ipv4_addr . inet_service; }
                   set c2c_port { type ipv4_addr . mark . inet_proto . inet_service; counter; }
                   set c2c_range { type ipv4_addr . mark . inet_proto . inet_service; flags interval; counter; }
-                  set egress { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; counter; }
-                  set egress_icmp { type ipv4_addr . ipv4_addr . icmp_type . icmp_code; flags interval; counter; }
-                  set egress_logged { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags interval; }
+                  map container_profile { type ipv4_addr : mark; }
+                  set egress { type mark . ipv4_addr . inet_proto . inet_service; flags interval; counter; }
+                  set egress_icmp { type mark . ipv4_addr . icmp_type . icmp_code; flags interval; counter; }
+                  set egress_logged { type mark . ipv4_addr . inet_proto . inet_service; flags interval; }
                   set staging_containers { type ipv4_addr; }
                   chain prerouting { type filter hook prerouting priority mangle; policy accept; }
                   chain prerouting_nat { type nat hook prerouting priority dstnat; policy accept; }
@@ -140,17 +143,21 @@ public record Ruleset(String subnet, String overlay, Logging logging, DenyNetwor
             rule(b, "container_egress", "ip saddr != @staging_containers ip daddr { " + String.join(", ", deny.running())
                     + " } counter reject with icmp type admin-prohibited");
         }
+        // The container's egress profile (EgressProfiles) goes in the mark: past the overlay the app's
+        // tag is not needed. A container with none gets 0, which no profile has.
+        rule(b, "container_egress", "meta mark set 0");
+        rule(b, "container_egress", "meta mark set ip saddr map @container_profile");
         String logOut = " ct state new log group " + logging.group() + " prefix \"" + PREFIX_ALLOW_OUT + "\"";
         if (logging.group() > 0 && logging.egressAccepted()) {
             // Every new connection let out below is logged first.
-            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress" + logOut);
-            rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp" + logOut);
+            rule(b, "container_egress", "meta mark . ip daddr . meta l4proto . th dport @egress" + logOut);
+            rule(b, "container_egress", "meta l4proto icmp meta mark . ip daddr . icmp type . icmp code @egress_icmp" + logOut);
         } else if (logging.group() > 0) {
             // Security-group rules with log: their new connections are logged, then let out below.
-            rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress_logged" + logOut);
+            rule(b, "container_egress", "meta mark . ip daddr . meta l4proto . th dport @egress_logged" + logOut);
         }
-        rule(b, "container_egress", "ip saddr . ip daddr . meta l4proto . th dport @egress accept");
-        rule(b, "container_egress", "meta l4proto icmp ip saddr . ip daddr . icmp type . icmp code @egress_icmp accept");
+        rule(b, "container_egress", "meta mark . ip daddr . meta l4proto . th dport @egress accept");
+        rule(b, "container_egress", "meta l4proto icmp meta mark . ip daddr . icmp type . icmp code @egress_icmp accept");
         deny(b, "container_egress", PREFIX_DENY_OUT);
         rule(b, "postrouting", "ip saddr " + subnet + " ip daddr != " + overlay + " masquerade");
         return b.toString();

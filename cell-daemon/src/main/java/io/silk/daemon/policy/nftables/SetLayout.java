@@ -19,9 +19,10 @@ record SetLayout(List<Field> key, boolean interval, List<Field> data) {
             Ruleset.PORT_MAPPINGS, new SetLayout(List.of(Field.BYTE, Field.PORT), false, List.of(Field.IPV4, Field.PORT)),
             Ruleset.C2C_PORT, new SetLayout(List.of(Field.IPV4, Field.MARK_HOST, Field.BYTE, Field.PORT), false, null),
             Ruleset.C2C_RANGE, new SetLayout(List.of(Field.IPV4, Field.MARK_NETWORK, Field.BYTE, Field.PORT), true, null),
-            Ruleset.EGRESS, new SetLayout(List.of(Field.IPV4, Field.IPV4, Field.BYTE, Field.PORT), true, null),
-            Ruleset.EGRESS_ICMP, new SetLayout(List.of(Field.IPV4, Field.IPV4, Field.BYTE, Field.BYTE), true, null),
-            Ruleset.EGRESS_LOGGED, new SetLayout(List.of(Field.IPV4, Field.IPV4, Field.BYTE, Field.PORT), true, null),
+            Ruleset.CONTAINER_PROFILE, new SetLayout(List.of(Field.IPV4), false, List.of(Field.MARK_HOST)),
+            Ruleset.EGRESS, new SetLayout(List.of(Field.MARK_NETWORK, Field.IPV4, Field.BYTE, Field.PORT), true, null),
+            Ruleset.EGRESS_ICMP, new SetLayout(List.of(Field.MARK_NETWORK, Field.IPV4, Field.BYTE, Field.BYTE), true, null),
+            Ruleset.EGRESS_LOGGED, new SetLayout(List.of(Field.MARK_NETWORK, Field.IPV4, Field.BYTE, Field.PORT), true, null),
             Ruleset.STAGING_CONTAINERS, new SetLayout(List.of(Field.IPV4), false, null));
 
     static SetLayout of(String set) {

@@ -144,8 +144,8 @@ class NftablesBackendTest {
                 .setStartIp("192.0.2.128").setEndIp("192.0.3.10").setStartPort(443).setEndPort(443).build();
         backend.change(List.of(PolicyChange.newBuilder().setKind(PolicyChange.Kind.CREATED).setEgress(all).build(),
                 PolicyChange.newBuilder().setKind(PolicyChange.Kind.CREATED).setEgress(https).build()), () -> null);
-        assertThat(nft.last()).contains("10.255.1.2 . 192.0.2.0-192.0.2.255 . 0-255 . 0-65535",
-                "10.255.1.2 . 192.0.3.0-192.0.3.10 . 6-6 . 443-443").doesNotContain("192.0.2.128");
+        assertThat(nft.last()).contains("0x1 . 192.0.2.0-192.0.2.255 . 0-255 . 0-65535", "0x1 . 192.0.3.0-192.0.3.10 . 6-6 . 443-443",
+                "10.255.1.2 : 0x1").doesNotContain("192.0.2.128");
     }
 
     @Test
@@ -165,5 +165,67 @@ class NftablesBackendTest {
         assertThat(nft.scripts.get(nft.scripts.size() - 2)).doesNotContain("delete table").contains("flush chain inet silk forward");
         assertThat(nft.last()).doesNotContain("flush set")
                 .contains("10.255.1.3 . 0x1 . 6 . 8080", "10.255.1.3 . 0x1 . 6 . 9000-9100", "10.255.1.2 : 0x1");
+    }
+
+    /**
+     * A cell with many containers and security-group rules: a container arriving in a space whose
+     * containers it shares its egress with writes one map element; a group's change rewrites the
+     * boxes of the profiles it is part of, once each, whatever the number of their containers.
+     */
+    @Test
+    void onALoadedCellAContainerArrivingWritesOnlyItsOwnEgress() {
+        nft = new RecordingNftables();
+        backend = new NftablesBackend(nft, null, Ruleset.Logging.OFF, Ruleset.DenyNetworks.NONE,
+                NftablesBackend.SecurityGroupMode.DYNAMIC);
+        backend.prepare();
+        List<io.silk.proto.v1.SecurityGroup> groups = new java.util.ArrayList<>();
+        List<io.silk.proto.v1.SecurityGroupBinding> bindings = new java.util.ArrayList<>();
+        for (int g = 0; g < 10; g++) {
+            var b = io.silk.proto.v1.SecurityGroup.newBuilder().setId(g).setGuid("g" + g).setName("g" + g);
+            for (int r = 0; r < 50; r++) {
+                b.addRules(io.silk.proto.v1.SecurityGroupRule.newBuilder().setProtocol("tcp").setIcmpType(-1).setIcmpCode(-1)
+                        .addDestinations(io.silk.proto.v1.AddressRange.newBuilder().setStart("10." + (100 + g) + "." + r + ".0")
+                                .setEnd("10." + (100 + g) + "." + r + ".255"))
+                        .addPorts(io.silk.proto.v1.PortRange.newBuilder().setStart(443 + r).setEnd(443 + r))
+                        .addPorts(io.silk.proto.v1.PortRange.newBuilder().setStart(8000).setEnd(8100)));
+            }
+            groups.add(b.build());
+            for (int s = 0; s < 5; s++) {
+                bindings.add(io.silk.proto.v1.SecurityGroupBinding.newBuilder().setId(g * 5 + s).setSecurityGroupGuid("g" + g)
+                        .setSpaceId("space-" + (g * 5 + s)).setLifecycle("running").build());
+            }
+        }
+        List<PolicyRules.LocalContainer> containers = new java.util.ArrayList<>();
+        for (int c = 0; c < 250; c++) {
+            containers.add(new PolicyRules.LocalContainer("10.255." + (1 + c / 250) + "." + (2 + c % 250),
+                    new io.silk.daemon.ipam.ContainerMetadata("app-" + c % 125, "space-" + c % 50, "org", "app", List.of())));
+        }
+        long t0 = System.nanoTime();
+        backend.apply(new PolicyRules.Inputs("10.255.1.0/24", "10.255.0.0/16", containers, List.of(), List.of(), groups, bindings, false));
+        long whole = System.nanoTime() - t0;
+        List<PolicyRules.LocalContainer> more = new java.util.ArrayList<>(containers);
+        more.add(new PolicyRules.LocalContainer("10.255.2.9",
+                new io.silk.daemon.ipam.ContainerMetadata("app-new", "space-7", "org", "app", List.of())));
+        int before = nft.scripts.size();
+        long t1 = System.nanoTime();
+        backend.apply(new PolicyRules.Inputs("10.255.1.0/24", "10.255.0.0/16", more, List.of(), List.of(), groups, bindings, false));
+        long one = System.nanoTime() - t1;
+        System.out.printf("loaded cell: whole apply %d ms, one container more %d ms%n", whole / 1_000_000, one / 1_000_000);
+        assertThat(nft.scripts).hasSize(before + 1);
+        assertThat(backend.elementCounts().get(Ruleset.EGRESS)).as("10 profiles (a group's 5 spaces share one) of 100 boxes")
+                .isEqualTo(1000);
+        String tx = nft.last();
+        assertThat(tx).as("one map element: its space's profile exists").matches("(?s)add element inet silk container_profile \\{\\n  10\\.255\\.2\\.9 : 0x[0-9a-f]+\\n}\\n");
+
+        // The group of space-7 edited: its spaces' one profile is written anew, once, and their 25
+        // containers moved to it; no other group's boxes are touched.
+        var edited = groups.get(1).toBuilder().setRules(0, groups.get(1).getRules(0).toBuilder().clearPorts()
+                .addPorts(io.silk.proto.v1.PortRange.newBuilder().setStart(9443).setEnd(9443))).build();
+        backend.change(List.of(PolicyChange.newBuilder().setKind(PolicyChange.Kind.CREATED).setSecurityGroup(edited).build()), () -> null);
+        String groupTx = nft.last();
+        assertThat(groupTx).contains("9443-9443").doesNotContain(". 10.100.").doesNotContain(". 10.102.");
+        assertThat(groupTx.lines().filter(l -> l.matches("\\s+10\\.255\\.\\d+\\.\\d+ : 0x[0-9a-f]+,?")).count())
+                .as("the 25 containers of its 5 spaces (and the one added above)").isEqualTo(26);
+        assertThat(groupTx.lines().filter(l -> l.contains("9443-9443")).count()).as("its 5 spaces share one profile").isEqualTo(1);
     }
 }
