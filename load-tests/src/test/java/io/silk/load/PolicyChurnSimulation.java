@@ -129,11 +129,7 @@ public class PolicyChurnSimulation extends Simulation {
             }
         }
 
-        HttpProtocolBuilder protocol = http.baseUrl(policyServer.url).shareConnections().disableCaching()
-                .contentTypeHeader("application/json").acceptHeader("application/json");
-        if (writeAuth != null) {
-            protocol = protocol.authorizationHeader(writeAuth);
-        }
+        HttpProtocolBuilder protocol = policyServer.protocol(writeAuth);
 
         ScenarioBuilder cells = scenario("cells")
                 .exec(propagation.captureStats())

@@ -123,6 +123,13 @@ final class PolicyServerUnderTest implements AutoCloseable {
         return process == null ? -1 : process.pid();
     }
 
+    /** Gatling's HTTP protocol against this server, JSON both ways, with the authorization header (none when null). */
+    io.gatling.javaapi.http.HttpProtocolBuilder protocol(String authorization) {
+        var protocol = io.gatling.javaapi.http.HttpDsl.http.baseUrl(url).shareConnections().disableCaching()
+                .contentTypeHeader("application/json").acceptHeader("application/json");
+        return authorization == null ? protocol : protocol.authorizationHeader(authorization);
+    }
+
     @Override
     public void close() throws Exception {
         if (process != null) {

@@ -68,11 +68,7 @@ public class SecurityGroupPropagationSimulation extends Simulation {
         for (int i = 0; i < Integer.getInteger("silk.load.cell-channels", 8); i++) {
             channels.add(controller.channel(i));
         }
-        HttpProtocolBuilder protocol = http.baseUrl(policyServer.url).shareConnections().disableCaching()
-                .contentTypeHeader("application/json").acceptHeader("application/json");
-        if (adminAuth != null) {
-            protocol = protocol.authorizationHeader(adminAuth);
-        }
+        HttpProtocolBuilder protocol = policyServer.protocol(adminAuth);
 
         ScenarioBuilder cells = scenario("cells")
                 .exec(propagation.captureStats())
