@@ -12,6 +12,7 @@ import io.silk.values.SilkMacs;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,19 +70,16 @@ public class LeaseLedger {
         return lease;
     }
 
-    /** Acquire when the one-statement path did not apply: the cell holds a lease, or nothing is free. */
+    /**
+     * Acquire when the one-statement path did not apply: the cell holds a lease, or nothing is free.
+     * A cell holding a single overlay IP moves to a subnet: it asks for addresses for containers,
+     * which a /32 does not have (Silk would hand the /32 back).
+     */
     private LeaseRecord acquireHeldOrReclaimed(Ipv4Address cell) {
         return tx.execute(status -> {
-            Optional<LeaseRecord> held = store.lockByCell(cell);
+            Optional<LeaseRecord> held = keepHeld(cell, pool::offers);
             if (held.isPresent()) {
-                LeaseRecord lease = held.get();
-                if (pool.offers(lease.subnet())) {
-                    return lease.expired() ? store.revive(cell, ttlSeconds) : store.touch(cell, ttlSeconds);
-                }
-                // The network was reconfigured: this subnet is no longer offered.
-                store.release(cell);
-                log.atInfo().setMessage("lease moved to the reconfigured network").addKeyValue("cell", cell)
-                        .addKeyValue("old_subnet", lease.subnet()).log();
+                return held.get();
             }
             Ipv4Network subnet = store.takeFreeSubnet(pool)
                     .or(() -> store.reclaimOldestExpired(pool).map(reclaimed -> {
@@ -97,9 +95,57 @@ public class LeaseLedger {
     }
 
     /**
+     * A single overlay IP for a host without containers (a router), Silk's {@code single_overlay_ip}:
+     * a /32 from subnet 0 of the network, which cells never get; the lowest free address, else the
+     * one whose lease expired first. As in Silk, a cell that holds a lease keeps it, a subnet included.
+     */
+    public LeaseRecord acquireSingleIp(Ipv4Address cell) {
+        String context = "acquire single overlay IP for " + cell;
+        readiness.require(context);
+        LeaseRecord lease = retryingRaces(context, () -> tx.execute(status -> {
+            Optional<LeaseRecord> held = keepHeld(cell, subnet -> pool.offersSingleIp(subnet) || pool.offers(subnet));
+            if (held.isPresent()) {
+                return held.get();
+            }
+            store.lockSingleIps();
+            Ipv4Network ip = store.freeSingleIp(pool)
+                    .or(() -> store.reclaimOldestExpiredSingleIp(pool).map(reclaimed -> {
+                        log.atInfo().setMessage("reclaimed an expired single overlay IP").addKeyValue("cell", reclaimed.cell())
+                                .addKeyValue("subnet", reclaimed.subnet()).addKeyValue("for_cell", cell).log();
+                        return reclaimed.subnet();
+                    }))
+                    .orElseThrow(() -> new Refusal(Refusal.Reason.EXHAUSTED, "the single-IP block " + pool.singleIpBlock()
+                            + " is exhausted: all " + pool.singleIpCount() + " addresses are leased and none has expired"));
+            return store.insert(cell, ip, ttlSeconds);
+        }));
+        signal.changed();
+        return lease;
+    }
+
+    /**
+     * In a transaction: the cell's lease, locked and renewed, when it holds one that {@code kept}
+     * accepts; a lease it does not accept (the network was reconfigured, or it is of the other kind)
+     * is released, and the cell gets a new one.
+     */
+    private Optional<LeaseRecord> keepHeld(Ipv4Address cell, Predicate<Ipv4Network> kept) {
+        Optional<LeaseRecord> held = store.lockByCell(cell);
+        if (held.isEmpty()) {
+            return held;
+        }
+        LeaseRecord lease = held.get();
+        if (kept.test(lease.subnet())) {
+            return Optional.of(lease.expired() ? store.revive(cell, ttlSeconds) : store.touch(cell, ttlSeconds));
+        }
+        store.release(cell);
+        log.atInfo().setMessage("lease released for a new one").addKeyValue("cell", cell)
+                .addKeyValue("old_subnet", lease.subnet()).log();
+        return Optional.empty();
+    }
+
+    /**
      * Keeps a lease alive. A lease the database does not know is re-inserted when the pool offers
-     * its subnet and no other cell holds it (how cells heal a lost database); a lease that
-     * disagrees with the stored one, or a subnet the pool does not offer, is refused.
+     * its subnet or single IP and no other cell holds it (how cells heal a lost database); a lease
+     * that disagrees with the stored one, or a subnet the pool does not offer, is refused.
      */
     public LeaseRecord renew(Ipv4Address cell, String subnetText, String macText) {
         String context = "renew lease for cell " + cell;
@@ -131,12 +177,15 @@ public class LeaseLedger {
                 }
                 return lease.expired() ? store.revive(cell, ttlSeconds) : store.touch(cell, ttlSeconds);
             }
-            if (!pool.offers(subnet)) {
+            if (pool.offersSingleIp(subnet)) {
+                store.lockSingleIps();
+            } else if (pool.offers(subnet)) {
+                store.claimFreeSubnet(subnet);
+            } else {
                 throw new Refusal(Refusal.Reason.MISMATCH, "the database holds no lease for the cell and "
                         + subnet + " is not a subnet the pool offers (" + pool.describe()
                         + "); acquire a new lease (only safe with no containers)");
             }
-            store.claimFreeSubnet(subnet);
             LeaseRecord adopted = store.insert(cell, subnet, ttlSeconds);
             log.atInfo().setMessage("renew adopted a lease unknown to the database").addKeyValue("cell", cell)
                     .addKeyValue("subnet", subnet).log();

@@ -80,6 +80,23 @@ public class LeaseStore {
                 LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING subnet::text""";
 
+    /**
+     * Serialises the writers of single overlay IPs (acquires, adopting renews), in a transaction: single
+     * IPs have no free list, so two writers could pick one address; they are rare (routers).
+     */
+    private static final String LOCK_SINGLE_IPS = "SELECT pg_advisory_xact_lock(hashtext('silk.single_ip'))";
+
+    /**
+     * The lowest address of the single-IP block, .1 upward, that no lease overlaps (a lease from an
+     * earlier configuration may cover some of the block; it is never displaced):
+     * each candidate one probe of the lease index, so the cost grows with the single IPs taken, not
+     * with the cells.
+     */
+    private static final String FREE_SINGLE_IP = """
+            SELECT set_masklen(CAST(? AS inet) + i, 32)::cidr::text FROM generate_series(1::bigint, ?) AS i
+            WHERE NOT EXISTS (SELECT 1 FROM lease l WHERE l.subnet && set_masklen(CAST(? AS inet) + i, 32)::cidr)
+            ORDER BY i LIMIT 1""";
+
     private static final String CLAIM_FREE_SUBNET = "DELETE FROM free_subnet WHERE subnet = CAST(? AS cidr)";
 
     private static final String INSERT = """
@@ -101,11 +118,17 @@ public class LeaseStore {
             WHERE underlay_ip = CAST(? AS inet)
             RETURNING\s""" + COLUMNS;
 
-    /** Deletes the lease that expired first, if any, so that its subnet can go to another cell. */
+    /**
+     * Deletes the lease that expired first among those of one prefix inside a range, if any, so that
+     * its subnet can go to another cell. Never the range's first (subnet 0 of the network, which is
+     * for single IPs; the single-IP block's network address), which a lease can hold only from an
+     * earlier configuration.
+     */
     private static final String RECLAIM_OLDEST_EXPIRED = """
             WITH victim AS (
                 SELECT underlay_ip FROM lease
                 WHERE expires_at < now() AND subnet <<= CAST(? AS cidr) AND masklen(subnet) = ?
+                  AND subnet <> set_masklen(CAST(? AS cidr), ?)
                 ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED),
             l AS (DELETE FROM lease WHERE underlay_ip = (SELECT underlay_ip FROM victim) RETURNING *)
             SELECT host(underlay_ip), subnet::text, vtep_mac::text, expires_at, expired,
@@ -157,6 +180,18 @@ public class LeaseStore {
                 pool.network().toString(), pool.subnetPrefix()));
     }
 
+    /** In a transaction: waits for, then holds until it ends, the right to write single overlay IPs. */
+    public void lockSingleIps() {
+        jdbc.execute(LOCK_SINGLE_IPS);
+    }
+
+    /** Under {@link #lockSingleIps}: the lowest single overlay IP no lease holds, if any. */
+    public Optional<Ipv4Network> freeSingleIp(OverlayPool pool) {
+        String base = pool.network().base().toString();
+        return first(jdbc.query(FREE_SINGLE_IP, (rs, n) -> Ipv4Network.parse(rs.getString(1), "single IP"),
+                base, pool.singleIpCount(), base));
+    }
+
     /** Removes a subnet from the free list when a renew re-inserts a lease for it. */
     public void claimFreeSubnet(Ipv4Network subnet) {
         jdbc.update(CLAIM_FREE_SUBNET, subnet.toString());
@@ -176,9 +211,19 @@ public class LeaseStore {
         return jdbc.query(REVIVE, LEASE, ttlSeconds, ttlSeconds, cell.toString()).getFirst();
     }
 
-    /** The reclaimed lease, with the revision of its DELETED event. */
+    /** The reclaimed lease of a cell (a subnet of the pool), with the revision of its DELETED event. */
     public Optional<LeaseRecord> reclaimOldestExpired(OverlayPool pool) {
-        return first(jdbc.query(RECLAIM_OLDEST_EXPIRED, LEASE, pool.network().toString(), pool.subnetPrefix()));
+        return reclaimOldestExpired(pool.network(), pool.subnetPrefix());
+    }
+
+    /** The reclaimed single overlay IP, with the revision of its DELETED event. */
+    public Optional<LeaseRecord> reclaimOldestExpiredSingleIp(OverlayPool pool) {
+        return reclaimOldestExpired(pool.singleIpBlock(), 32);
+    }
+
+    private Optional<LeaseRecord> reclaimOldestExpired(Ipv4Network within, int prefix) {
+        String range = within.toString();
+        return first(jdbc.query(RECLAIM_OLDEST_EXPIRED, LEASE, range, prefix, range, prefix));
     }
 
     /** Expires up to {@code limit} leases past their TTL; each with the revision of its EXPIRED event. */

@@ -4,7 +4,9 @@ import io.silk.values.Ipv4Network;
 
 /**
  * The overlay network and the size of the subnets leased from it. Subnet 0 (the one holding the
- * network address) is never leased, as in Silk, so a /16 with /24 subnets offers 255.
+ * network address) is never leased to a cell, as in Silk, so a /16 with /24 subnets offers 255:
+ * it is Silk's single-IP block, from which hosts without containers (routers) lease one address
+ * each, a /32 ({@code single_overlay_ip}), .1 up to the block's last address (255 for a /24).
  */
 public record OverlayPool(Ipv4Network network, int subnetPrefix) {
 
@@ -29,8 +31,23 @@ public record OverlayPool(Ipv4Network network, int subnetPrefix) {
         return subnet.prefix() == subnetPrefix && network.contains(subnet) && !subnet.base().equals(network.base());
     }
 
-    /** What the pool offers, for messages: "10.255.0.0/16 in /24 subnets (not subnet 0)". */
+    /** Subnet 0, where single overlay IPs come from: 10.255.0.0/24. */
+    public Ipv4Network singleIpBlock() {
+        return new Ipv4Network(network.base(), subnetPrefix);
+    }
+
+    /** How many single overlay IPs there are: every address of the block but its first. */
+    public int singleIpCount() {
+        return (1 << (32 - subnetPrefix)) - 1;
+    }
+
+    /** True when the subnet is a single overlay IP this pool hands out: a /32 in subnet 0, not its first address. */
+    public boolean offersSingleIp(Ipv4Network subnet) {
+        return subnet.prefix() == 32 && singleIpBlock().contains(subnet) && !subnet.base().equals(network.base());
+    }
+
+    /** What the pool offers, for messages: "10.255.0.0/16 in /24 subnets (not subnet 0), single IPs in 10.255.0.0/24". */
     public String describe() {
-        return network + " in /" + subnetPrefix + " subnets (not subnet 0)";
+        return network + " in /" + subnetPrefix + " subnets (not subnet 0), single IPs in " + singleIpBlock();
     }
 }

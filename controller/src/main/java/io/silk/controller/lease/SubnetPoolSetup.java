@@ -26,8 +26,13 @@ public class SubnetPoolSetup implements DatabaseSetup {
             INSERT INTO subnet_pool (id, network, subnet_prefix, updated_at)
             VALUES (1, CAST(? AS cidr), ?, now())
             ON CONFLICT (id) DO UPDATE SET network = EXCLUDED.network, subnet_prefix = EXCLUDED.subnet_prefix, updated_at = now()""";
-    /** Drops free subnets that the new pool does not offer. */
-    private static final String DROP_FOREIGN = "DELETE FROM free_subnet WHERE NOT (subnet <<= CAST(? AS cidr) AND masklen(subnet) = ?)";
+    /**
+     * Drops free subnets that the new pool does not offer: outside it, of another prefix, or its subnet 0
+     * (the single-IP block), which an earlier, larger network may have listed as free.
+     */
+    private static final String DROP_FOREIGN = """
+            DELETE FROM free_subnet
+            WHERE NOT (subnet <<= CAST(? AS cidr) AND masklen(subnet) = ?) OR subnet = set_masklen(CAST(? AS cidr), ?)""";
     /**
      * Fills the free list with every subnet of the pool (except subnet 0) that no lease overlaps.
      * One statement for the whole pool: 65,535 rows take well under a second.
@@ -60,7 +65,7 @@ public class SubnetPoolSetup implements DatabaseSetup {
             if (defined != null && defined > 0) {
                 return;
             }
-            int dropped = jdbc.update(DROP_FOREIGN, network, prefix);
+            int dropped = jdbc.update(DROP_FOREIGN, network, prefix, network, prefix);
             int added = jdbc.update(FILL, network, prefix, prefix, pool.size());
             jdbc.update(DEFINE, network, prefix);
             // Without statistics the planner may sort the whole pool to pick one subnet (tens of

@@ -38,7 +38,9 @@ import org.springframework.stereotype.Component;
  * Silk cell and a silk.v1 cell hold leases from the same ledger and see each other's routes.
  * {@code PUT /leases/acquire}, {@code PUT /leases/renew}, {@code PUT /leases/release},
  * {@code GET /leases}; errors are {@code {"error": "..."}} with 400 for a body that does not read,
- * 409 when a renew disagrees with the ledger, 500 otherwise — Silk's answers. As in Silk, any
+ * 409 when a renew disagrees with the ledger or an acquire finds nothing free ("no lease available"),
+ * 500 otherwise — Silk's answers. {@code "single_overlay_ip": true} leases one address, a /32 of
+ * subnet 0, routed to like any lease ({@link LeaseLedger#acquireSingleIp}). As in Silk, any
  * client certificate the CA signed may act on any cell (Silk's daemons share one certificate).
  * On when {@code silk.controller.silk-api.port} is set.
  */
@@ -152,10 +154,12 @@ public class SilkLeaseApi implements SmartLifecycle {
             } catch (Refusal r) {
                 int status = switch (r.reason()) {
                     case INVALID -> 400;
-                    case MISMATCH -> 409;
+                    case MISMATCH, EXHAUSTED -> 409;
                     default -> 500;
                 };
-                send(ex, status, error(r.getMessage()));
+                // Silk answers an acquire it cannot serve with 409 "no lease available".
+                String message = r.reason() == Refusal.Reason.EXHAUSTED ? "no lease available: " + r.getMessage() : r.getMessage();
+                send(ex, status, error(message));
             } catch (RuntimeException e) {
                 log.atWarn().addKeyValue("path", ex.getRequestURI().getPath()).addKeyValue("error", e.toString())
                         .log("Silk lease API call failed");
@@ -164,12 +168,15 @@ public class SilkLeaseApi implements SmartLifecycle {
         }
     }
 
+    /** A subnet for a cell, or with {@code "single_overlay_ip": true} one address (a /32) for a host such as a router. */
     private JsonNode acquire(JsonNode body) {
         Ipv4Address cell = cell(body, "acquire lease");
-        if (body.path("single_overlay_ip").asBoolean(false)) {
-            throw Refusal.invalid("acquire lease for " + cell + ": single_overlay_ip leases are not served by this controller");
+        JsonNode single = body.path("single_overlay_ip");
+        if (!single.isMissingNode() && !single.isNull() && !single.isBoolean()) {
+            throw Refusal.invalid("acquire lease for " + cell + ": single_overlay_ip must be true or false, not "
+                    + Quote.shortened(single.toString()));
         }
-        return lease(ledger.acquire(cell).toProto());
+        return lease((single.asBoolean(false) ? ledger.acquireSingleIp(cell) : ledger.acquire(cell)).toProto());
     }
 
     private JsonNode renew(JsonNode body) {

@@ -25,6 +25,19 @@ class OverlayPoolTest {
     }
 
     @Test
+    void singleIpsAreTheAddressesOfSubnetZeroButItsFirst() {
+        OverlayPool pool = OverlayPool.of(net("10.255.0.0/16"), 24);
+        assertThat(pool.singleIpBlock()).isEqualTo(net("10.255.0.0/24"));
+        assertThat(pool.singleIpCount()).isEqualTo(255);
+        assertThat(pool.offersSingleIp(net("10.255.0.1/32"))).isTrue();
+        assertThat(pool.offersSingleIp(net("10.255.0.255/32"))).as("the block's last address, as in Silk").isTrue();
+        assertThat(pool.offersSingleIp(net("10.255.0.0/32"))).as("the network address").isFalse();
+        assertThat(pool.offersSingleIp(net("10.255.1.1/32"))).as("outside subnet 0").isFalse();
+        assertThat(pool.offersSingleIp(net("10.255.0.0/31"))).as("not a /32").isFalse();
+        assertThat(pool.offers(net("10.255.0.1/32"))).as("not a cell's subnet").isFalse();
+    }
+
+    @Test
     void refusesAConfigurationThatCannotWork() {
         assertThatThrownBy(() -> OverlayPool.of(net("10.255.0.0/16"), 16)).hasMessageContaining("subnet-prefix 16");
         assertThatThrownBy(() -> new LeaseProperties("10.255.0.1/16", 24, null, null).pool())
