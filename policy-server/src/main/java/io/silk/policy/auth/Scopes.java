@@ -23,6 +23,12 @@ public final class Scopes {
                 .filter(a -> a.startsWith("SCOPE_")).map(a -> a.substring("SCOPE_".length())).toList();
     }
 
+    /** The caller: the token's subject ({@code sub}; for a UAA user, the user's guid). */
+    public static String subject() {
+        Authentication auth = SecurityContextHolder.getContext().getAuthentication();
+        return auth == null ? "" : auth.getName();
+    }
+
     public static boolean isAdmin() {
         return current().contains(ADMIN);
     }

@@ -1,6 +1,7 @@
 package io.silk.policy.securitygroup;
 
 import io.silk.policy.auth.Scopes;
+import io.silk.policy.cloudcontroller.CloudControllerProperties;
 import io.silk.policy.policy.PolicyApi;
 import io.silk.policy.securitygroup.SecurityGroupStore.Lifecycle;
 import io.silk.policy.securitygroup.SecurityGroupStore.Stored;
@@ -29,7 +30,8 @@ import tools.jackson.databind.json.JsonMapper;
  * /networking/v1/external/security_groups: application security groups in the Cloud Controller
  * v3 resource shape (create, list with cf's filters and pagination, get, update, delete; bind and
  * unbind spaces for running and staging). network.admin only. Every change reaches cells through
- * the controller's policy stream.
+ * the controller's policy stream. While the groups are synced from a Cloud Controller
+ * ({@code silk.policy-server.cloud-controller}), it is the source: reads only here, writes 405.
  */
 @RestController
 @RequestMapping("/networking/{version}/external/security_groups")
@@ -40,14 +42,16 @@ public class SecurityGroupApi {
     private static final String BASE = "/networking/v1/external/security_groups";
 
     private final SecurityGroupStore store;
+    private final CloudControllerProperties cloudController;
 
-    public SecurityGroupApi(SecurityGroupStore store) {
+    public SecurityGroupApi(SecurityGroupStore store, CloudControllerProperties cloudController) {
         this.store = store;
+        this.cloudController = cloudController;
     }
 
     @PostMapping
     public ResponseEntity<Map<String, Object>> create(@PathVariable String version, @RequestBody(required = false) JsonNode body) {
-        admin(version);
+        writable(version, "GET");
         JsonNode b = object(body);
         known(b, "name", "rules", "globally_enabled", "relationships");
         String name = name(b.get("name"));
@@ -103,7 +107,7 @@ public class SecurityGroupApi {
     @PatchMapping("/{guid}")
     public Map<String, Object> update(@PathVariable String version, @PathVariable String guid,
             @RequestBody(required = false) JsonNode body) {
-        admin(version);
+        writable(version, "GET");
         Stored now = found(uuid(guid));
         JsonNode b = object(body);
         known(b, "name", "rules", "globally_enabled");
@@ -117,7 +121,7 @@ public class SecurityGroupApi {
 
     @DeleteMapping("/{guid}")
     public ResponseEntity<Void> delete(@PathVariable String version, @PathVariable String guid) {
-        admin(version);
+        writable(version, "GET");
         if (!store.delete(uuid(guid))) {
             throw notFound(guid);
         }
@@ -127,7 +131,7 @@ public class SecurityGroupApi {
     @PostMapping("/{guid}/relationships/{lifecycle}")
     public Map<String, Object> bind(@PathVariable String version, @PathVariable String guid, @PathVariable String lifecycle,
             @RequestBody(required = false) JsonNode body) {
-        admin(version);
+        writable(version, "");
         Lifecycle l = lifecycle(lifecycle);
         List<String> spaces = spaces(object(body), "body");
         if (store.bind(uuid(guid), spaces, l).isEmpty()) {
@@ -143,7 +147,7 @@ public class SecurityGroupApi {
     @DeleteMapping("/{guid}/relationships/{lifecycle}/{space}")
     public ResponseEntity<Void> unbind(@PathVariable String version, @PathVariable String guid, @PathVariable String lifecycle,
             @PathVariable String space) {
-        admin(version);
+        writable(version, "");
         Lifecycle l = lifecycle(lifecycle);
         UUID g = found(uuid(guid)).guid();
         if (store.unbind(g, List.of(space), l) == 0) {
@@ -198,6 +202,20 @@ public class SecurityGroupApi {
     private static void admin(String version) {
         PolicyApi.supported(version);
         Scopes.require(Scopes.ADMIN);
+    }
+
+    /**
+     * An admin's write, unless the groups are the Cloud Controller's: then they are changed there
+     * (cf's own commands) and reach us through the syncer; a write here would last only until the
+     * next change there. 405 with what the path still allows.
+     */
+    private void writable(String version, String allow) {
+        admin(version);
+        if (cloudController.syncing()) {
+            throw new ApiError(HttpStatus.METHOD_NOT_ALLOWED, "security groups are synced from the Cloud Controller at "
+                    + cloudController.api() + " and are read-only here: change them there (cf create-security-group,"
+                    + " update-security-group, bind-security-group, ...)", Map.of("Allow", allow));
+        }
     }
 
     private static JsonNode object(JsonNode body) {

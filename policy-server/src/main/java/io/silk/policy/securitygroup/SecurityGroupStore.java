@@ -81,6 +81,70 @@ public class SecurityGroupStore {
         });
     }
 
+    /** A group as the Cloud Controller has it: the group and exactly these bindings. */
+    public record Mirrored(Group group, List<String> runningSpaces, List<String> stagingSpaces) {}
+
+    /** What {@link #mirror} changed. */
+    public record MirrorResult(int groupsWritten, int groupsDeleted, int bindingsMade, int bindingsUndone) {
+        public boolean changed() {
+            return groupsWritten + groupsDeleted + bindingsMade + bindingsUndone > 0;
+        }
+    }
+
+    /** Syncers of several policy servers take turns (a transaction-scoped advisory lock: "silk_sgs"). */
+    private static final long MIRROR_LOCK = 0x73696c6b5f736773L;
+
+    /**
+     * Makes the stored groups exactly {@code groups}, in one transaction: every other group goes
+     * (except those in {@code keep}, left as they are), each group is created or replaced, and its
+     * bindings become exactly the given ones. Through the V7 functions, so only what differs
+     * appends an event: mirroring the same groups again appends none. Names are checked at commit
+     * (V9), so groups may have swapped names since the last mirror.
+     */
+    public MirrorResult mirror(List<Mirrored> groups, java.util.Set<UUID> keep) {
+        return write(() -> {
+            db.sql("SELECT 1 FROM pg_advisory_xact_lock(?)").param(MIRROR_LOCK).query(Integer.class).single();
+            db.sql("SET CONSTRAINTS security_group_name_key DEFERRED").update();
+            java.util.Map<UUID, Stored> now = new java.util.HashMap<>();
+            db.sql("SELECT " + COLUMNS + " FROM security_group g").query(SecurityGroupStore::stored).list()
+                    .forEach(g -> now.put(g.guid(), g));
+            java.util.Set<UUID> wanted = new java.util.HashSet<>();
+            groups.forEach(m -> wanted.add(m.group().guid()));
+            int deleted = 0;
+            for (UUID gone : now.keySet()) {
+                if (!wanted.contains(gone) && !keep.contains(gone)
+                        && Boolean.TRUE.equals(db.sql("SELECT delete_security_group(?)").param(gone).query(Boolean.class).single())) {
+                    deleted++;
+                }
+            }
+            int written = 0;
+            int made = 0;
+            int undone = 0;
+            for (Mirrored m : groups) {
+                Group g = m.group();
+                if (Boolean.TRUE.equals(db.sql("SELECT put_security_group(?, ?, CAST(? AS jsonb), CAST(? AS jsonb), ?, ?)")
+                        .params(g.guid(), g.name(), g.rules(), SNAKE.writeValueAsString(g.entries()), g.runningDefault(),
+                                g.stagingDefault()).query(Boolean.class).single())) {
+                    written++;
+                }
+                Stored before = now.get(g.guid());
+                for (Lifecycle l : Lifecycle.values()) {
+                    List<String> want = (l == Lifecycle.RUNNING ? m.runningSpaces() : m.stagingSpaces()).stream().distinct().toList();
+                    List<String> have = before == null ? List.of() : l == Lifecycle.RUNNING ? before.runningSpaces() : before.stagingSpaces();
+                    List<String> add = want.stream().filter(s -> !have.contains(s)).toList();
+                    List<String> drop = have.stream().filter(s -> !want.contains(s)).toList();
+                    Integer bound = bindNow(g.guid(), add, l);
+                    made += bound == null ? 0 : bound;
+                    if (!drop.isEmpty()) {
+                        undone += db.sql("SELECT unbind_security_group(?, CAST(? AS jsonb), ?)").params(g.guid(),
+                                SNAKE.writeValueAsString(drop), l.sql()).query(Integer.class).single();
+                    }
+                }
+            }
+            return new MirrorResult(written, deleted, made, undone);
+        }, MirrorResult::changed);
+    }
+
     /** Binds the group to the spaces; empty when there is no such group, else how many bindings were made. */
     public Optional<Integer> bind(UUID guid, List<String> spaces, Lifecycle lifecycle) {
         Integer[] made = new Integer[1];
@@ -181,9 +245,13 @@ public class SecurityGroupStore {
 
     /** One transaction; the signal after it committed, when it changed anything. */
     private boolean write(Supplier<Boolean> work) {
-        Boolean changed;
+        return Boolean.TRUE.equals(write(work, Boolean.TRUE::equals));
+    }
+
+    private <T> T write(Supplier<T> work, java.util.function.Predicate<T> changedAnything) {
+        T result;
         try {
-            changed = tx.execute(status -> work.get());
+            result = tx.execute(status -> work.get());
         } catch (DataAccessException e) {
             if (e.getMostSpecificCause() instanceof SQLException s && "SLK04".equals(s.getSQLState())) {
                 throw new ApiError(HttpStatus.UNPROCESSABLE_CONTENT, s.getMessage().replaceFirst("(?s)^ERROR: ", "")
@@ -191,10 +259,10 @@ public class SecurityGroupStore {
             }
             throw e;
         }
-        if (Boolean.TRUE.equals(changed)) {
+        if (result != null && changedAnything.test(result)) {
             signal.changed();
         }
-        return Boolean.TRUE.equals(changed);
+        return result;
     }
 
     private static Stored stored(ResultSet rs, int row) throws SQLException {

@@ -26,7 +26,9 @@ public class ErrorBodies {
 
     @ExceptionHandler(ApiError.class)
     ResponseEntity<Map<String, String>> refused(ApiError e) {
-        return ResponseEntity.status(e.status()).body(body(e.getMessage()));
+        var answer = ResponseEntity.status(e.status());
+        e.headers().forEach((name, value) -> answer.header(name, value));
+        return answer.body(body(e.getMessage()));
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
