@@ -49,6 +49,8 @@ public final class ResumableWatch<M> {
     // Guarded by this.
     private Position position = Position.START;
     private boolean startOver;
+    /** A restart was asked for since the current attempt began (guarded by this). */
+    private boolean restartAsked;
     private Controller.Stream current;
     private volatile boolean connected;
     private final AtomicLong applied = new AtomicLong();
@@ -81,6 +83,7 @@ public final class ResumableWatch<M> {
         Controller.Stream open;
         synchronized (this) {
             startOver |= fromStart;
+            restartAsked = true;
             open = current;
         }
         // Outside the lock: a cancel may end the stream on this thread.
@@ -101,6 +104,8 @@ public final class ResumableWatch<M> {
                     startOver = false;
                 }
                 from = position;
+                current = null;
+                restartAsked = false;
             }
             long before = applied.get();
             open(attempt, from, ended);
@@ -149,7 +154,9 @@ public final class ResumableWatch<M> {
         boolean stale;
         synchronized (this) {
             current = opened;
-            stale = startOver; // a restart asked for while this stream was being opened
+            // A restart asked for while this stream was being opened (its first message may already
+            // have been applied, and a restart then found no stream to end).
+            stale = restartAsked;
         }
         if (stale) {
             opened.cancel("restarted while opening");

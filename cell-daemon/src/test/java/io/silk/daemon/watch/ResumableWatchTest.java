@@ -15,7 +15,7 @@ class ResumableWatchTest {
     record Message(boolean reset, long revision, String databaseId) {}
 
     /** Answers each open with the scripted first message, then leaves the stream open until cancelled. */
-    static final class Scripted implements ResumableWatch.Kind<Message> {
+    static class Scripted implements ResumableWatch.Kind<Message> {
         final List<ResumableWatch.Position> opened = new CopyOnWriteArrayList<>();
         final List<Message> applied = new CopyOnWriteArrayList<>();
         volatile java.util.function.Function<ResumableWatch.Position, Message> answer;
@@ -110,5 +110,48 @@ class ResumableWatchTest {
 
         await("reopened", () -> kind.opened.size() == 2);
         assertThat(kind.opened.get(1)).isEqualTo(ResumableWatch.Position.START);
+    }
+
+    /**
+     * A restart asked for once the first message was applied but before the loop took note of the
+     * stream it had opened (the message can arrive first) is not lost: the stream is ended.
+     */
+    @Test
+    void aRestartWhileTheStreamIsBeingOpenedIsNotLost() {
+        java.util.concurrent.CountDownLatch firstApplied = new java.util.concurrent.CountDownLatch(1);
+        Scripted slow = new Scripted() {
+            @Override
+            public Controller.Stream open(int attempt, ResumableWatch.Position from, Controller.Listener<Message> listener) {
+                Controller.Stream s = super.open(attempt, from, listener);
+                if (attempt == 0) {
+                    try {
+                        firstApplied.await(); // the first message is applied before open returns
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return s;
+            }
+
+            @Override
+            public void apply(Message m, boolean first) {
+                super.apply(m, first);
+                if (opened.size() == 1) {
+                    watchOf(this).restart(false, "test: restart while opening");
+                }
+                firstApplied.countDown();
+            }
+        };
+        slow.answer = from -> from.revision() == 0 ? new Message(true, 7, "db-1") : new Message(false, 9, "db-1");
+        ResumableWatch<Message> w = new ResumableWatch<>("things", attempt -> "replica-" + attempt, slow);
+        watches.put(slow, w);
+        loop = Thread.ofPlatform().start(w::run);
+        await("resumed after the restart", () -> slow.opened.size() == 2 && w.position().revision() == 9);
+    }
+
+    final java.util.Map<Scripted, ResumableWatch<Message>> watches = new java.util.concurrent.ConcurrentHashMap<>();
+
+    ResumableWatch<Message> watchOf(Scripted s) {
+        return watches.get(s);
     }
 }
