@@ -141,7 +141,9 @@ public final class LeaseKeeper {
             return OptionalInt.empty();
         }
         Optional<HeldLease> own = known.stream().filter(l -> l.underlayIp().equals(config.underlayIp())).findFirst();
-        return own.or(() -> known.stream().findFirst()).map(l -> OptionalInt.of(l.subnet().prefix())).orElse(OptionalInt.empty());
+        // Another cell's lease tells the pool's prefix, but not a single overlay IP (a /32 a router holds).
+        return own.or(() -> known.stream().filter(l -> l.subnet().prefix() < 32).findFirst())
+                .map(l -> OptionalInt.of(l.subnet().prefix())).orElse(OptionalInt.empty());
     }
 
     /** One attempt to get a lease in place; false when there is none or the controller could not be reached. */

@@ -56,7 +56,8 @@ public final class KernelOverlay implements Overlay {
         }
         // The daemon's routes to other cells carry the pool's subnet prefix, which is also this cell's.
         OptionalInt subnetPrefix = netlink.routes().stream()
-                .filter(r -> r.linkIndex() == index && r.protocol() == ROUTE_PROTOCOL).mapToInt(Route::prefix).findFirst();
+                .filter(r -> r.linkIndex() == index && r.protocol() == ROUTE_PROTOCOL).mapToInt(Route::prefix)
+                .filter(p -> p < 32).findFirst(); // not a route to a single overlay IP (a router's /32)
         return Optional.of(new VtepInKernel(Ipv4Address.parse(address.get().local(), vtepName + " address"),
                 address.get().prefix(), MacAddress.parse(vtep.get().mac(), vtepName + " mac"), subnetPrefix));
     }

@@ -46,7 +46,11 @@ class LeaseKeeperKernelTest {
         }
     }
 
-    /** The state file and the controller's database are both gone: the VTEP and its routes name the lease. */
+    /**
+     * The state file and the controller's database are both gone: the VTEP and its routes name the
+     * lease. A router's single overlay IP (a /32 route, first in the kernel's order) tells nothing
+     * about the pool's prefix.
+     */
     @ParameterizedTest(name = "/{0} in /16")
     @ValueSource(ints = {24, 20, 26})
     void withoutAStateFileTheLeaseIsRecoveredFromTheVtepInTheKernel(int prefix) throws Exception {
@@ -61,11 +65,14 @@ class LeaseKeeperKernelTest {
             HeldLease held = before.lease();
             Ipv4Network otherSubnet = new Ipv4Network(new Ipv4Address(0x0aff0000 + (9 << (32 - prefix))), prefix);
             RemoteLease remote = new RemoteLease(TestLeases.ip("10.0.0.6"), otherSubnet, SilkMacs.vtep(otherSubnet));
-            overlay.converge(held, List.of(remote)); // what the lease watch leaves: a route with the pool's prefix
+            Ipv4Network routerIp = new Ipv4Network(TestLeases.ip("10.255.0.5"), 32);
+            RemoteLease router = new RemoteLease(TestLeases.ip("10.0.0.7"), routerIp, SilkMacs.vtep(routerIp));
+            // What the lease watch leaves: a route with the pool's prefix, and one to the router's /32.
+            overlay.converge(held, List.of(router, remote));
             String vtepBefore = sh("ip", "-n", ns, "-d", "link", "show", "silk-vtep");
 
             Files.delete(dir.resolve("lease.json"));
-            fake.newDatabase(Map.of("10.0.0.6", remote.subnet().toString()));
+            fake.newDatabase(Map.of("10.0.0.7", router.subnet().toString(), "10.0.0.6", remote.subnet().toString()));
 
             LeaseKeeper after = new LeaseKeeper(Cells.config(fake, dir), controller, new KernelOverlay(netlink, "silk-vtep"),
                     second);
