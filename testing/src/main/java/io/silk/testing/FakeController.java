@@ -73,6 +73,7 @@ public final class FakeController implements AutoCloseable {
 
     private final List<String> calls = new CopyOnWriteArrayList<>();
     private final List<WatchRequest> leaseWatches = new CopyOnWriteArrayList<>();
+    private final List<RenewRequest> renews = new CopyOnWriteArrayList<>();
     private final List<PolicyWatchRequest> policyWatches = new CopyOnWriteArrayList<>();
 
     private record LeaseStream(ServerCallStreamObserver<WatchResponse> out) {}
@@ -226,6 +227,11 @@ public final class FakeController implements AutoCloseable {
         return List.copyOf(calls);
     }
 
+    /** Every Renew as it came (the database id the cell named included). */
+    public List<RenewRequest> renews() {
+        return List.copyOf(renews);
+    }
+
     public List<WatchRequest> leaseWatches() {
         return List.copyOf(leaseWatches);
     }
@@ -292,7 +298,7 @@ public final class FakeController implements AutoCloseable {
                     l = putLease(request.getUnderlayIp(), free.toString());
                 }
             }
-            out.onNext(AcquireResponse.newBuilder().setLease(l).setOverlayNetwork(network.toString()).build());
+            out.onNext(AcquireResponse.newBuilder().setLease(l).setOverlayNetwork(network.toString()).setDatabaseId(databaseId()).build());
             out.onCompleted();
         }
 
@@ -300,6 +306,7 @@ public final class FakeController implements AutoCloseable {
         public void renew(RenewRequest request, StreamObserver<RenewResponse> out) {
             Lease asked = request.getLease();
             calls.add("Renew " + asked.getUnderlayIp() + " " + asked.getOverlaySubnet());
+            renews.add(request);
             Lease l;
             synchronized (FakeController.this) {
                 if (renewRefusal != null) {
@@ -336,7 +343,7 @@ public final class FakeController implements AutoCloseable {
                 }
                 l = held;
             }
-            out.onNext(RenewResponse.newBuilder().setLease(l).setOverlayNetwork(network.toString()).build());
+            out.onNext(RenewResponse.newBuilder().setLease(l).setOverlayNetwork(network.toString()).setDatabaseId(databaseId()).build());
             out.onCompleted();
         }
 

@@ -18,10 +18,20 @@ import java.util.List;
 public interface Controller extends AutoCloseable {
 
     /** The cell's lease, allocated if it holds none (idempotent per cell). */
-    HeldLease acquire(Ipv4Address underlayIp);
+    Granted acquire(Ipv4Address underlayIp);
 
-    /** Keeps the lease alive (re-inserted if the controller's database lost it and the subnet is free). */
-    HeldLease renew(HeldLease held);
+    /**
+     * Keeps the lease alive (re-inserted if the controller's database lost it and the subnet is
+     * free). {@code databaseId}: the database the lease was last granted by ("" if unknown).
+     */
+    Granted renew(HeldLease held, String databaseId);
+
+    /**
+     * A lease as the controller granted it, and the identity of the database that holds it: sent
+     * back with the next renew, so that a controller on a new database knows cells hold leases it
+     * lacks (and holds new cells back until they have renewed).
+     */
+    record Granted(HeldLease lease, String databaseId) {}
 
     /** Gives the lease back; true when there was one. */
     boolean release(Ipv4Address underlayIp);

@@ -126,16 +126,17 @@ public final class GrpcController implements Controller {
     }
 
     @Override
-    public HeldLease acquire(Ipv4Address underlayIp) {
+    public Granted acquire(Ipv4Address underlayIp) {
         var r = call(s -> s.acquire(AcquireRequest.newBuilder().setUnderlayIp(underlayIp.toString()).build()));
-        return held(r.getLease(), r.getOverlayNetwork());
+        return new Granted(held(r.getLease(), r.getOverlayNetwork()), r.getDatabaseId());
     }
 
     @Override
-    public HeldLease renew(HeldLease held) {
+    public Granted renew(HeldLease held, String databaseId) {
         var r = call(s -> s.renew(RenewRequest.newBuilder().setLease(Lease.newBuilder().setUnderlayIp(held.underlayIp().toString())
-                .setOverlaySubnet(held.subnet().toString()).setOverlayHardwareAddr(held.vtepMac().toString())).build()));
-        return held(r.getLease(), r.getOverlayNetwork());
+                .setOverlaySubnet(held.subnet().toString()).setOverlayHardwareAddr(held.vtepMac().toString()))
+                .setDatabaseId(databaseId == null ? "" : databaseId).build()));
+        return new Granted(held(r.getLease(), r.getOverlayNetwork()), r.getDatabaseId());
     }
 
     @Override

@@ -34,6 +34,7 @@ public final class LeaseKeeper {
     private final Overlay overlay;
     private final CellState cell;
     private final StateFile<HeldLease> state;
+    private final StateFile<LeaseOrigin> origin;
     private final InstantSource clock;
     private final Instant started;
 
@@ -41,6 +42,8 @@ public final class LeaseKeeper {
     private volatile int mtu;
     private volatile Instant lastRenewed;
     private volatile String problem;
+    /** The database that granted the lease last, sent with renews ("" before the first grant). */
+    private volatile String databaseId;
 
     public LeaseKeeper(DaemonConfig config, Controller controller, Overlay overlay, CellState cell) {
         this(config, controller, overlay, cell, InstantSource.system());
@@ -54,7 +57,15 @@ public final class LeaseKeeper {
         this.clock = clock;
         this.started = clock.instant();
         this.state = stateFile(config);
+        this.origin = new StateFile<>(config.stateDir().resolve("lease-origin.json"), LeaseOrigin.class);
+        this.databaseId = origin.read().map(LeaseOrigin::databaseId).orElse("");
     }
+
+    /**
+     * Which database granted the lease (kept next to the lease, so it survives restarts): a
+     * controller whose database is new learns from it that cells hold leases it lacks.
+     */
+    public record LeaseOrigin(String databaseId) {}
 
     /** Where the lease survives restarts. */
     public static StateFile<HeldLease> stateFile(DaemonConfig config) {
@@ -153,7 +164,7 @@ public final class LeaseKeeper {
             if (previous.isPresent()) {
                 HeldLease held = previous.get();
                 try {
-                    install(controller.renew(held), "renewed");
+                    install(controller.renew(held, databaseId), "renewed");
                     return true;
                 } catch (ControllerException e) {
                     if (e.kind() != ControllerException.Kind.LOST) {
@@ -194,6 +205,15 @@ public final class LeaseKeeper {
             }
             log.atWarn().addKeyValue("kind", e.kind()).addKeyValue("error", e.getMessage()).log("lease call failed, will retry");
             return false;
+        }
+    }
+
+    private void install(Controller.Granted granted, String how) {
+        install(granted.lease(), how);
+        String id = granted.databaseId();
+        if (!id.isEmpty() && !id.equals(databaseId)) {
+            origin.write(new LeaseOrigin(id));
+            databaseId = id;
         }
     }
 

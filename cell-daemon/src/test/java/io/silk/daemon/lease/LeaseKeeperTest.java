@@ -96,6 +96,24 @@ class LeaseKeeperTest {
     }
 
     @Test
+    void renewsNameTheDatabaseThatGrantedTheLeaseAcrossRestartsAndFollowANewOne() {
+        start("10.255.0.0/16", 24);
+        keeper().establish();
+        String first = fake.databaseId();
+
+        // A restarted daemon still names the database of its lease: a controller on a new database learns from it.
+        LeaseKeeper restarted = new LeaseKeeper(Cells.config(fake, dir), controller, new InMemoryOverlay(), new CellState(), clock);
+        restarted.establish();
+        assertThat(fake.renews()).extracting(r -> r.getDatabaseId()).containsExactly(first);
+
+        fake.newDatabase(java.util.Map.of());
+        restarted.establish(); // re-adopted into the new database, still naming the old one
+        restarted.establish(); // from now on, the new one
+        assertThat(fake.renews()).extracting(r -> r.getDatabaseId()).containsExactly(first, first, fake.databaseId());
+        assertThat(fake.databaseId()).isNotEqualTo(first);
+    }
+
+    @Test
     void aLeaseLostWhileContainersRunIsKeptReportedUnhealthyAndNeverMoved() {
         start("10.255.0.0/16", 24);
         LeaseKeeper keeper = keeper();

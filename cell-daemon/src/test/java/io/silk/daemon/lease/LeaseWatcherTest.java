@@ -38,7 +38,7 @@ class LeaseWatcherTest {
 
     @BeforeEach
     void start() {
-        HeldLease self = controller.acquire(TestLeases.ip(CELL));
+        HeldLease self = controller.acquire(TestLeases.ip(CELL)).lease();
         overlay.ensureVtep(self, 0);
         cell.lease(self, 1450);
         watcher = new LeaseWatcher(controller, cell, overlay);

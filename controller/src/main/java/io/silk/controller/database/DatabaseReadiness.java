@@ -50,10 +50,11 @@ public class DatabaseReadiness implements SmartLifecycle, HealthIndicator {
     /**
      * Sets up a database that replaced the one this replica started on (found by a change feed):
      * migrations and setups again, at once, on the caller's thread. Failures are left to the
-     * caller's retry (the feed reconnects and finds the database still unset).
+     * caller's retry (the feed reconnects and finds the database still unset). {@code replacement}:
+     * the replica was using another database before (not merely a first database found empty).
      */
-    public synchronized void setUpAgain() {
-        if (!attempt()) {
+    public synchronized void setUpAgain(boolean replacement) {
+        if (!attempt(replacement)) {
             throw new IllegalStateException("set up the replacement database: " + lastError);
         }
         log.atInfo().setMessage("replacement database set up").log();
@@ -64,11 +65,11 @@ public class DatabaseReadiness implements SmartLifecycle, HealthIndicator {
         return ready ? Health.up().build() : Health.outOfService().withDetail("error", lastError).build();
     }
 
-    private synchronized boolean attempt() {
+    private synchronized boolean attempt(boolean replacement) {
         try {
             Flyway.configure().dataSource(dataSource).locations("classpath:db/migration").load().migrate();
             for (DatabaseSetup setup : setups) {
-                setup.run();
+                setup.run(replacement);
             }
             ready = true;
             return true;
@@ -86,14 +87,14 @@ public class DatabaseReadiness implements SmartLifecycle, HealthIndicator {
     @Override
     public void start() {
         running = true;
-        if (attempt()) {
+        if (attempt(false)) {
             return;
         }
         log.atWarn().setMessage("database not reachable at start-up; serving UNAVAILABLE until it is")
                 .addKeyValue("error", lastError).log();
         retrying = Thread.ofPlatform().daemon().name("database-readiness").start(() -> {
             long waitMs = RETRY_MIN_MS;
-            while (running && !attempt()) {
+            while (running && !attempt(false)) {
                 try {
                     Thread.sleep(waitMs);
                 } catch (InterruptedException e) {

@@ -47,13 +47,19 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
         void abort(String why);
     }
 
+    /** What the replica does when the feed finds its database replaced (or, at first, without a schema). */
+    public interface OnReplaced {
+        /** {@code knewAnother}: the feed had read another database before (false: a first database found empty). */
+        void replaced(boolean knewAnother);
+    }
+
     private static final Logger log = LoggerFactory.getLogger(ChangeFeed.class);
     private static final String UNDEFINED_TABLE = "42P01";
 
     private final EventLog<K, E> eventLog;
     private final int replayCapacity;
     private final RevisionOrderedReader<E> reader;
-    private volatile Runnable onDatabaseReplaced = () -> {};
+    private volatile OnReplaced onDatabaseReplaced = replacement -> {};
 
     // Guarded by this.
     private final Map<K, E> latest = new LinkedHashMap<>();
@@ -123,7 +129,11 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             }
             // An empty database took the old one's place: set it up, then read it.
             log.atWarn().setMessage("the database has no schema; setting it up").addKeyValue("event_log", eventLog.name()).log();
-            replacedDatabase();
+            boolean knewOne;
+            synchronized (this) {
+                knewOne = databaseId != null;
+            }
+            replacedDatabase(knewOne);
             id = databaseIdentity(db);
         }
         try (PreparedStatement s = db.prepareStatement("SELECT revision FROM event_horizon WHERE log = ?")) {
@@ -157,16 +167,16 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
             replayFrom = Math.max(replayFrom, horizon);
         }
         if (!cut.isEmpty() || replaced) {
-            replacedDatabase();
+            replacedDatabase(true);
         }
         for (Subscriber<E> s : cut) {
             s.abort("the controller's database was replaced; resume to get a snapshot");
         }
     }
 
-    private void replacedDatabase() throws SQLException {
+    private void replacedDatabase(boolean knewAnother) throws SQLException {
         try {
-            onDatabaseReplaced.run();
+            onDatabaseReplaced.replaced(knewAnother);
         } catch (RuntimeException e) {
             throw new SQLException(e.getMessage(), e);
         }
@@ -184,7 +194,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
      * back, or no schema at all), on the feed's thread before it reads on: the replica sets the new
      * database up (migrations, the subnet pool). Must be idempotent.
      */
-    public void onDatabaseReplaced(Runnable action) {
+    public void onDatabaseReplaced(OnReplaced action) {
         this.onDatabaseReplaced = action;
     }
 

@@ -15,6 +15,8 @@ public final class Refusal extends RuntimeException {
         EXHAUSTED,
         /** The caller may not touch this lease: PERMISSION_DENIED. */
         FORBIDDEN,
+        /** New leases are held back while cells renew theirs into a new database: UNAVAILABLE, retry. */
+        FENCED,
         /** No usable client certificate: UNAUTHENTICATED. */
         UNAUTHENTICATED
     }

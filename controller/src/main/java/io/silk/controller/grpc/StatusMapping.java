@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.grpc.server.exception.GrpcExceptionHandler;
@@ -46,6 +47,7 @@ public class StatusMapping implements GrpcExceptionHandler {
                 case EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
                 case FORBIDDEN -> Status.PERMISSION_DENIED;
                 case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
+                case FENCED -> Status.UNAVAILABLE;
             }).withDescription(r.getMessage());
             case BadValue b -> Status.INVALID_ARGUMENT.withDescription(b.getMessage());
             case NotReady n -> Status.UNAVAILABLE.withDescription(n.getMessage());
@@ -53,6 +55,7 @@ public class StatusMapping implements GrpcExceptionHandler {
             case DataAccessResourceFailureException x -> databaseUnavailable(x);
             case TransientDataAccessException x -> databaseUnavailable(x);
             case TransactionSystemException x -> databaseUnavailable(x);
+            case DataAccessException x when schemaMissing(x) -> databaseUnavailable(x);
             default -> {
                 log.atError().setMessage("call failed").setCause(e).log();
                 yield Status.INTERNAL.withDescription("internal error: " + Quote.shortened(String.valueOf(e.getMessage())));
@@ -69,6 +72,24 @@ public class StatusMapping implements GrpcExceptionHandler {
         }
         return Status.UNAVAILABLE.withDescription("database unavailable; retry with backoff"
                 + (cause == null ? "" : ": " + Quote.shortened(cause)));
+    }
+
+    /**
+     * The database answers without silk's tables or functions: it was lost and an empty one took
+     * its place, and the replica's feeds are setting it up (within a second or so). Not a bug of
+     * the call: the caller retries.
+     */
+    private static boolean schemaMissing(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return switch (sql.getSQLState()) {
+                    // undefined table, function, schema, column (a database half-way through its migrations)
+                    case "42P01", "42883", "3F000", "42703" -> true;
+                    default -> false;
+                };
+            }
+        }
+        return false;
     }
 
     /** The innermost message there is (Spring's wrappers often carry none of their own). */

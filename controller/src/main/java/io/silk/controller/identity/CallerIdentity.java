@@ -3,7 +3,6 @@ package io.silk.controller.identity;
 import io.grpc.Context;
 import io.silk.controller.grpc.Refusal;
 import io.silk.values.Quote;
-import io.silk.controller.grpc.Refusal;
 
 /** Who is calling, as the client certificate says. */
 public sealed interface CallerIdentity {
@@ -45,6 +44,16 @@ public sealed interface CallerIdentity {
             case Operator op -> requireNamed(requested, action);
             case Plaintext p -> requireNamed(requested, action);
             case Anonymous anon -> throw new Refusal(Refusal.Reason.UNAUTHENTICATED, action + ": " + anon.why());
+        };
+    }
+
+    /** The caller, for logs and messages: "cell 10.0.0.5", "operator ops". */
+    static String describe() {
+        return switch (current()) {
+            case Cell cell -> "cell " + cell.underlayIp();
+            case Operator op -> "operator " + op.name();
+            case Plaintext p -> "a plaintext caller";
+            case Anonymous anon -> "an anonymous caller";
         };
     }
 

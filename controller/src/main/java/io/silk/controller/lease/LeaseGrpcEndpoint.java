@@ -39,10 +39,12 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
     private final ChangeFeed<Ipv4Address, LeaseEventRecord> feed;
     private final LeaseWatchMessages messages;
     private final int watchQueueLimit;
+    private final AllocationFence fence;
 
     public LeaseGrpcEndpoint(LeaseLedger ledger, ChangeFeed<Ipv4Address, LeaseEventRecord> feed, LeaseWatchMessages messages,
-            RoutableLeases routable, EventLogProperties properties) {
+            RoutableLeases routable, EventLogProperties properties, AllocationFence fence) {
         this.ledger = ledger;
+        this.fence = fence;
         this.routable = routable;
         this.feed = feed;
         this.messages = messages;
@@ -54,7 +56,7 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
         Ipv4Address cell = cell(request.getUnderlayIp(), "acquire lease");
         LeaseRecord lease = ledger.acquire(cell);
         out.onNext(AcquireResponse.newBuilder().setLease(lease.toProto())
-                .setOverlayNetwork(ledger.pool().network().toString()).build());
+                .setOverlayNetwork(ledger.pool().network().toString()).setDatabaseId(databaseId()).build());
         out.onCompleted();
     }
 
@@ -65,9 +67,11 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
         }
         Lease l = request.getLease();
         Ipv4Address cell = cell(l.getUnderlayIp(), "renew lease");
+        // Before the renew: a lease from another database means others may be missing here too.
+        fence.cellNames(request.getDatabaseId(), feed.databaseId(), "cell " + cell);
         LeaseRecord lease = ledger.renew(cell, l.getOverlaySubnet(), l.getOverlayHardwareAddr());
         out.onNext(RenewResponse.newBuilder().setLease(lease.toProto())
-                .setOverlayNetwork(ledger.pool().network().toString()).build());
+                .setOverlayNetwork(ledger.pool().network().toString()).setDatabaseId(databaseId()).build());
         out.onCompleted();
     }
 
@@ -98,8 +102,19 @@ public class LeaseGrpcEndpoint extends LeaseServiceGrpc.LeaseServiceImplBase {
         if (request.getFromRevision() < 0) {
             throw Refusal.invalid("watch leases: from_revision " + request.getFromRevision() + " is negative");
         }
+        String who = CallerIdentity.describe() + " (watching)";
+        fence.cellNames(request.getDatabaseId(), feed.databaseId(), who);
+        if (request.getDatabaseId().equals(feed.databaseId())) {
+            fence.cellResumesAt(request.getFromRevision(), feed.revision(), feed.databaseId(), who);
+        }
         new WatchSession<>((ServerCallStreamObserver<WatchResponse>) out, feed, ChangeFeed.ALL, messages, watchQueueLimit,
                 request.getFromRevision()).start(request.getDatabaseId());
+    }
+
+    /** The identity of the database the feed reads ("" before it has read one). */
+    private String databaseId() {
+        String id = feed.databaseId();
+        return id == null ? "" : id;
     }
 
     /** The cell the caller may act on, parsed: "acquire lease: underlay_ip \"10.0.0\" is not an IPv4 address". */

@@ -45,10 +45,12 @@ public class LeaseLedger {
     private final DatabaseReadiness readiness;
     private final OverlayPool pool;
     private final double ttlSeconds;
+    private final AllocationFence fence;
 
     public LeaseLedger(LeaseStore store, @Qualifier("leaseChangeSignal") ChangeSignal signal, TransactionTemplate tx,
-            DatabaseReadiness readiness, LeaseProperties properties) {
+            DatabaseReadiness readiness, LeaseProperties properties, AllocationFence fence) {
         this.store = store;
+        this.fence = fence;
         this.signal = signal;
         this.tx = tx;
         this.readiness = readiness;
@@ -60,7 +62,7 @@ public class LeaseLedger {
         return pool;
     }
 
-    /** The cell's lease: the one it holds if that lies in the pool, else a new one. */
+    /** The cell's lease: the one it holds if that lies in the pool, else a new one (unless allocation is fenced). */
     public LeaseRecord acquire(Ipv4Address cell) {
         String context = "acquire lease for cell " + cell;
         readiness.require(context);
@@ -81,6 +83,7 @@ public class LeaseLedger {
             if (held.isPresent()) {
                 return held.get();
             }
+            fence.require("new lease");
             Ipv4Network subnet = store.takeFreeSubnet(pool)
                     .or(() -> store.reclaimOldestExpired(pool).map(reclaimed -> {
                         log.atInfo().setMessage("reclaimed an expired lease").addKeyValue("cell", reclaimed.cell())
@@ -107,6 +110,7 @@ public class LeaseLedger {
             if (held.isPresent()) {
                 return held.get();
             }
+            fence.require("new single overlay IP");
             store.lockSingleIps();
             Ipv4Network ip = store.freeSingleIp(pool)
                     .or(() -> store.reclaimOldestExpiredSingleIp(pool).map(reclaimed -> {

@@ -33,8 +33,9 @@ public class LeaseStore {
 
     /**
      * A cell holding no lease takes the first free subnet: never-used ones first, then the longest
-     * free. Nothing when the cell holds a lease or nothing is free (the caller takes the general
-     * path); two acquires for one new cell meet on the primary key.
+     * free. Nothing when the cell holds a lease, nothing is free or allocation is fenced
+     * ({@link AllocationFence}; the caller takes the general path); two acquires for one new cell
+     * meet on the primary key.
      */
     private static final String ACQUIRE_FREE = """
             WITH s AS (
@@ -44,6 +45,7 @@ public class LeaseStore {
                     ORDER BY free_since, subnet
                     LIMIT 1 FOR UPDATE SKIP LOCKED)
                   AND NOT EXISTS (SELECT 1 FROM lease WHERE underlay_ip = CAST(? AS inet))
+                  AND NOT EXISTS (SELECT 1 FROM database_identity WHERE fenced_until > now())
                 RETURNING subnet),
             t AS (SELECT subnet, vtep_mac(subnet) AS mac, now() + make_interval(secs => ?) AS expires_at FROM s)
             INSERT INTO lease (underlay_ip, subnet, vtep_mac, expires_at, revision)
@@ -98,6 +100,14 @@ public class LeaseStore {
             ORDER BY i LIMIT 1""";
 
     private static final String CLAIM_FREE_SUBNET = "DELETE FROM free_subnet WHERE subnet = CAST(? AS cidr)";
+
+    /**
+     * Taken (shared) by a renew that re-inserts a lease, against SubnetPoolSetup's exclusive hold on
+     * the same key while it fills the free list: a fill that began before the renew's lease was
+     * committed did not see it and listed its subnet as free, and every acquire that took that row
+     * then failed on the overlap (found with renews re-adopting into a recreated database).
+     */
+    private static final String LOCK_POOL_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext('silk.subnet_pool'))";
 
     private static final String INSERT = """
             WITH t AS (SELECT CAST(? AS inet) AS cell, CAST(? AS cidr) AS subnet, now() + make_interval(secs => ?) AS expires_at)
@@ -192,8 +202,9 @@ public class LeaseStore {
                 base, pool.singleIpCount(), base));
     }
 
-    /** Removes a subnet from the free list when a renew re-inserts a lease for it. */
+    /** In a transaction: removes a subnet from the free list when a renew re-inserts a lease for it. */
     public void claimFreeSubnet(Ipv4Network subnet) {
+        jdbc.execute(LOCK_POOL_SHARED);
         jdbc.update(CLAIM_FREE_SUBNET, subnet.toString());
     }
 

@@ -56,7 +56,7 @@ public class SubnetPoolSetup implements DatabaseSetup {
     }
 
     @Override
-    public void run() {
+    public void run(boolean replacement) {
         String network = pool.network().toString();
         int prefix = pool.subnetPrefix();
         tx.executeWithoutResult(status -> {

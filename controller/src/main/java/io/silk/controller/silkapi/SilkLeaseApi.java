@@ -39,7 +39,8 @@ import org.springframework.stereotype.Component;
  * {@code PUT /leases/acquire}, {@code PUT /leases/renew}, {@code PUT /leases/release},
  * {@code GET /leases}; errors are {@code {"error": "..."}} with 400 for a body that does not read,
  * 409 when a renew disagrees with the ledger or an acquire finds nothing free ("no lease available"),
- * 500 otherwise — Silk's answers. {@code "single_overlay_ip": true} leases one address, a /32 of
+ * 503 while new leases are fenced ({@link io.silk.controller.lease.AllocationFence}; silk-daemon
+ * retries), 500 otherwise — Silk's answers. {@code "single_overlay_ip": true} leases one address, a /32 of
  * subnet 0, routed to like any lease ({@link LeaseLedger#acquireSingleIp}). As in Silk, any
  * client certificate the CA signed may act on any cell (Silk's daemons share one certificate).
  * On when {@code silk.controller.silk-api.port} is set.
@@ -155,6 +156,7 @@ public class SilkLeaseApi implements SmartLifecycle {
                 int status = switch (r.reason()) {
                     case INVALID -> 400;
                     case MISMATCH, EXHAUSTED -> 409;
+                    case FENCED -> 503;
                     default -> 500;
                 };
                 // Silk answers an acquire it cannot serve with 409 "no lease available".

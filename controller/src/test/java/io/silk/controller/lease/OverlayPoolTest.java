@@ -40,7 +40,7 @@ class OverlayPoolTest {
     @Test
     void refusesAConfigurationThatCannotWork() {
         assertThatThrownBy(() -> OverlayPool.of(net("10.255.0.0/16"), 16)).hasMessageContaining("subnet-prefix 16");
-        assertThatThrownBy(() -> new LeaseProperties("10.255.0.1/16", 24, null, null).pool())
+        assertThatThrownBy(() -> new LeaseProperties("10.255.0.1/16", 24, null, null, null).pool())
                 .hasMessageContaining("silk.controller.lease.network").hasMessageContaining("host bits");
     }
 }

@@ -109,7 +109,16 @@ class WatchResumeTest {
         assertThat(end.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(end.getDescription()).contains("database was replaced");
 
-        // The replica set the new database up: a new cell gets a lease there.
+        // The replica set the new database up and fenced it: cells holding leases renew first.
+        try {
+            acquire("10.5.2.3");
+            throw new AssertionError("a new cell was served while the new database was fenced");
+        } catch (io.grpc.StatusRuntimeException e) {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(e.getStatus().getDescription()).contains("fenced");
+        }
+        // An operator ends the fence: a new cell gets a lease there.
+        replica.actuator("DELETE", "fence", null);
         acquire("10.5.2.3");
         watcher.watch(replica.channel(TestPki.operator()));
         watcher.awaitRoutable(m -> m.containsKey("10.5.2.3"), Duration.ofSeconds(5));

@@ -89,6 +89,33 @@ public final class ControllerReplica implements AutoCloseable {
         }
     }
 
+    /**
+     * Calls an actuator endpoint on the management port: GET, DELETE, or POST with a JSON body;
+     * returns the body, failing on any status but 200.
+     */
+    public String actuator(String method, String endpoint, String jsonBody) {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort() + "/actuator/" + endpoint));
+        request = switch (method) {
+            case "GET" -> request.GET();
+            case "DELETE" -> request.DELETE();
+            case "POST" -> request.header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(jsonBody == null ? "{}" : jsonBody));
+            default -> throw new IllegalArgumentException(method);
+        };
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            var r = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new AssertionError(method + " /actuator/" + endpoint + ": " + r.statusCode() + " " + r.body());
+            }
+            return r.body();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Stops the replica at once: open streams are cut, as when the process dies. */
     @Override
     public void close() {
