@@ -33,6 +33,7 @@ public class DataSourceConfiguration {
             c.setPassword(env.getProperty("spring.datasource.password"));
         }
         c.setPoolName("silk-controller");
+        c.setExceptionOverrideClassName(DemotedServerEviction.class.getName());
         // Start without the database: the pool connects on first use (DatabaseReadiness).
         c.setInitializationFailTimeout(-1);
         return c;

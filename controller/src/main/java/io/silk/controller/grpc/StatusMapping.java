@@ -55,7 +55,7 @@ public class StatusMapping implements GrpcExceptionHandler {
             case DataAccessResourceFailureException x -> databaseUnavailable(x);
             case TransientDataAccessException x -> databaseUnavailable(x);
             case TransactionSystemException x -> databaseUnavailable(x);
-            case DataAccessException x when schemaMissing(x) -> databaseUnavailable(x);
+            case DataAccessException x when schemaMissing(x) || readOnly(x) -> databaseUnavailable(x);
             default -> {
                 log.atError().setMessage("call failed").setCause(e).log();
                 yield Status.INTERNAL.withDescription("internal error: " + Quote.shortened(String.valueOf(e.getMessage())));
@@ -87,6 +87,19 @@ public class StatusMapping implements GrpcExceptionHandler {
                     case "42P01", "42883", "3F000", "42703" -> true;
                     default -> false;
                 };
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The connection reached a server that is (now) a read-only replica: a switchover or failover
+     * demoted it under the pool. The next connection goes to the new primary (targetServerType).
+     */
+    private static boolean readOnly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return "25006".equals(sql.getSQLState()); // read_only_sql_transaction
             }
         }
         return false;

@@ -121,6 +121,11 @@ public final class WatchClient {
         }
     }
 
+    /** The stream's end, if it ended: null while it is open. */
+    public synchronized Status ended() {
+        return ended;
+    }
+
     public synchronized Status awaitEnd(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (ended == null) {
