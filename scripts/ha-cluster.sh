@@ -63,7 +63,15 @@ for m in json.load(sys.stdin):
     print(m["Member"], m["Role"].replace(" ", "_"), m["State"], m.get("Lag in MB", ""))'
 }
 
-leader() { members | awk '$2 == "Leader" && $3 == "running" {print $1}'; }
+# The running leader; patronictl under load may answer nothing once, so ask up to three times.
+leader() {
+  local l
+  for _ in 1 2 3; do
+    l=$(members | awk '$2 == "Leader" && $3 == "running" {print $1}')
+    [ -n "$l" ] && { echo "$l"; return 0; }
+    sleep 0.2
+  done
+}
 
 write_config() {
   local name=$1 port rest
@@ -269,9 +277,13 @@ kill_primary() {
   primary=$(leader)
   [ -n "$primary" ] || die "no running leader to kill"
   pid=$(head -1 "$HA_DIR/$primary/data/postmaster.pid")
+  # The postmaster and its children at once, as when the machine goes: a backend outlives a
+  # postmaster killed alone long enough to acknowledge writes nobody will replicate.
+  local postgres_tree
+  postgres_tree="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
   case "$how" in
-    node) kill -KILL "$(cat "$HA_DIR/pid/$primary")" "$pid" ;;
-    postgres) kill -KILL "$pid" ;;
+    node) kill -KILL "$(cat "$HA_DIR/pid/$primary")" $postgres_tree ;;
+    postgres) kill -KILL $postgres_tree ;;
     *) die "kill-primary: node or postgres, not $how" ;;
   esac
   echo "$primary"
@@ -287,7 +299,11 @@ rejoin() {
 switchover() {
   local primary candidate
   primary=$(leader)
-  candidate=$(members | awk '$2 == "Sync_Standby" {print $1; exit}')
+  for _ in 1 2 3; do
+    candidate=$(members | awk '$2 == "Sync_Standby" && $3 == "running" {print $1; exit}')
+    [ -n "$candidate" ] && break
+    sleep 0.2
+  done
   [ -n "$primary" ] && [ -n "$candidate" ] || die "switchover needs a leader and a synchronous standby: $(members | tr '\n' ';')"
   patronictl_ switchover --leader "$primary" --candidate "$candidate" --force >>"$HA_DIR/log/switchover.log" 2>&1
   local deadline=$((SECONDS + 30))

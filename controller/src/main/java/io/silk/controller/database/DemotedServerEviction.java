@@ -13,7 +13,7 @@ public final class DemotedServerEviction implements SQLExceptionOverride {
 
     static final String READ_ONLY_SQL_TRANSACTION = "25006";
 
-    @Override
+    @java.lang.Override
     public Override adjudicate(SQLException e) {
         return READ_ONLY_SQL_TRANSACTION.equals(e.getSQLState()) ? Override.MUST_EVICT : Override.CONTINUE_EVICT;
     }
