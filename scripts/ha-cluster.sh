@@ -207,7 +207,7 @@ url() {
   local hosts=() n
   for n in "${NODES[@]}"; do hosts+=("127.0.0.1:$(pg_port "$n")"); done
   local IFS=,
-  echo "jdbc:postgresql://${hosts[*]}/$DB_NAME?targetServerType=primary&hostRecheckSeconds=2&connectTimeout=2&socketTimeout=30&tcpKeepAlive=true"
+  echo "jdbc:postgresql://${hosts[*]}/$DB_NAME?targetServerType=primary&hostRecheckSeconds=0&connectTimeout=2&socketTimeout=30&tcpKeepAlive=true"
 }
 
 up() {

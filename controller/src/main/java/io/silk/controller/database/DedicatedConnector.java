@@ -9,12 +9,13 @@ import java.util.Properties;
 /**
  * Opens the connections that the change feeds (LISTEN) and change signals (NOTIFY) hold for good,
  * outside the pool, to the pool's database. The first connection that gets through after one
- * failed tells the pool the database answers again ({@link RenewablePool#renewIfStarved}).
+ * failed to connect tells the pool the database answers again ({@link RenewablePool#renewIfOlderThan}).
  */
 public final class DedicatedConnector implements Connector {
 
     private final RenewablePool pool;
-    private volatile boolean failedSinceLastSuccess;
+    /** When connecting first failed since the last success ({@link System#nanoTime}); 0: it has not. */
+    private volatile long failingSince;
 
     public DedicatedConnector(RenewablePool pool) {
         this.pool = pool;
@@ -38,12 +39,15 @@ public final class DedicatedConnector implements Connector {
         try {
             db = DriverManager.getConnection(config.getJdbcUrl(), props);
         } catch (SQLException e) {
-            failedSinceLastSuccess = true;
+            if (failingSince == 0) {
+                failingSince = System.nanoTime();
+            }
             throw e;
         }
-        if (failedSinceLastSuccess) {
-            failedSinceLastSuccess = false;
-            pool.renewIfStarved();
+        long since = failingSince;
+        if (since != 0) {
+            failingSince = 0;
+            pool.renewIfOlderThan(since);
         }
         return db;
     }

@@ -17,11 +17,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Lease churn through two controller replicas on a Patroni cluster while its primary fails: the
@@ -33,7 +34,13 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PrimaryFailover implements AutoCloseable {
 
     /** What one fault cost, as seen by the churning clients. */
-    record Outage(Duration writesRefused, Duration untilAcquiresSucceed, int refusedCalls) {}
+    record Outage(Duration writesRefused, Duration untilAcquiresSucceed, int refusedCalls) {
+        @Override
+        public String toString() {
+            return "no write succeeded for " + untilAcquiresSucceed.toMillis() + " ms; " + refusedCalls + " calls refused over "
+                    + writesRefused.toMillis() + " ms";
+        }
+    }
 
     /** What the database and the watchers hold afterwards, against what was acknowledged. */
     record Audit(int acknowledgedHeld, List<String> missing, List<String> wrongSubnet, List<String> overlapping,
@@ -45,9 +52,8 @@ final class PrimaryFailover implements AutoCloseable {
     private final List<WatchClient> watchers = new ArrayList<>();
     /** Cell → subnet, for every lease a replica acknowledged and no release has been acknowledged since. */
     private final Map<String, String> held = new ConcurrentHashMap<>();
-    private final AtomicLong lastSuccessNanos = new AtomicLong();
-    private final AtomicLong lastRefusalNanos = new AtomicLong();
-    private final AtomicInteger refused = new AtomicInteger();
+    private final Queue<Long> successTimes = new ConcurrentLinkedQueue<>();
+    private final Queue<Long> refusalTimes = new ConcurrentLinkedQueue<>();
     private final AtomicInteger succeeded = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean();
     private final List<Thread> workers = new ArrayList<>();
@@ -56,9 +62,8 @@ final class PrimaryFailover implements AutoCloseable {
         this.cluster = cluster;
         var db = new TestPostgres.Database(cluster.jdbcUrl(), cluster.user(), cluster.password());
         for (int i = 0; i < replicaCount; i++) {
-            ControllerReplica r = ControllerReplica.start(db,
-                    "spring.datasource.hikari.connection-timeout=2000",
-                    "spring.datasource.hikari.validation-timeout=1000");
+            // The shipped pool settings (application.yml), as an operator runs them.
+            ControllerReplica r = ControllerReplica.start(db);
             replicas.add(r);
             stubs.add(LeaseServiceGrpc.newBlockingStub(r.channel(TestPki.operator())));
             WatchClient w = new WatchClient();
@@ -118,40 +123,45 @@ final class PrimaryFailover implements AutoCloseable {
                 }
                 next++;
                 succeeded.incrementAndGet();
-                lastSuccessNanos.set(System.nanoTime());
+                successTimes.add(System.nanoTime());
             } catch (StatusRuntimeException e) {
                 // A release refused or cut off may or may not have happened: retried until acknowledged.
-                refused.incrementAndGet();
-                lastRefusalNanos.set(System.nanoTime());
+                refusalTimes.add(System.nanoTime());
                 sleep(50);
             }
         }
     }
 
     /**
-     * Runs the fault and waits until writes succeed again: the outage is from the fault to the
-     * first acknowledged write after it; refused writes are counted from the fault until then.
+     * Runs the fault and waits until writes succeed steadily again (twenty acknowledged after it).
+     * {@code untilAcquiresSucceed}: the longest stretch from the fault's start in which no write
+     * succeeded on any client — from the last success before the kill to the first after it, the
+     * time no cell could have been served whatever its retry timing; a write acknowledged just as
+     * the kill landed does not end the stretch early, the gap after it counts too. {@code
+     * writesRefused}: from the first to the last refused call after the fault's start.
      */
     Outage fault(Runnable fault, Duration give) {
-        int refusedBefore = refused.get();
         long start = System.nanoTime();
         fault.run();
-        long deadline = start + give.toNanos();
-        long firstSuccess;
-        while (true) {
-            long s = lastSuccessNanos.get();
-            if (s > start) {
-                firstSuccess = s;
-                break;
-            }
+        long faulted = System.nanoTime();
+        long deadline = faulted + give.toNanos();
+        while (successTimes.stream().filter(t -> t > faulted).count() < 20) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("no write succeeded within " + give + " of the fault; cluster: " + cluster.members());
+                throw new AssertionError("writes did not resume within " + give + " of the fault; cluster: " + cluster.members());
             }
             sleep(5);
         }
-        long lastRefusal = lastRefusalNanos.get();
-        Duration refusedFor = Duration.ofNanos(Math.max(0, lastRefusal - start));
-        return new Outage(refusedFor, Duration.ofNanos(firstSuccess - start), refused.get() - refusedBefore);
+        List<Long> successes = successTimes.stream().sorted().toList();
+        long longestGap = 0;
+        for (int i = 1; i < successes.size(); i++) {
+            if (successes.get(i) > start) {
+                longestGap = Math.max(longestGap, successes.get(i) - successes.get(i - 1));
+            }
+        }
+        List<Long> refusedAfter = refusalTimes.stream().filter(t -> t > start).sorted().toList();
+        Duration refusedFor = refusedAfter.isEmpty() ? Duration.ZERO
+                : Duration.ofNanos(refusedAfter.getLast() - refusedAfter.getFirst());
+        return new Outage(refusedFor, Duration.ofNanos(longestGap), refusedAfter.size());
     }
 
     void stopChurn() throws InterruptedException {
