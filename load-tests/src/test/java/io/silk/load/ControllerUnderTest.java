@@ -50,6 +50,25 @@ final class ControllerUnderTest implements AutoCloseable {
         return processes.stream().findFirst().map(p -> new ProcessTree(p.pid()));
     }
 
+    /**
+     * Connections open to the controllers' database now (every client backend but this query's):
+     * a replica's must not grow with the cells it serves. -1 when the database is not known.
+     */
+    int databaseConnections() {
+        if (databaseUrl == null) {
+            return -1;
+        }
+        try (var c = java.sql.DriverManager.getConnection(databaseUrl);
+             var s = c.createStatement();
+             var rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                     + " AND pid <> pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("count the database's connections: " + e.getMessage(), e);
+        }
+    }
+
     /** Every replica's process started here. */
     List<ProcessTree> replicas() {
         return processes.stream().map(p -> new ProcessTree(p.pid())).toList();

@@ -31,7 +31,8 @@ public class FleetSimulation extends Simulation {
             return switch (System.getProperty("silk.load.profile", "smoke")) {
                 case "full" -> new Profile(Integer.getInteger("silk.load.cells", 5000), Duration.ofSeconds(30),
                         Duration.ofSeconds(30), Duration.ofSeconds(Long.getLong("silk.load.seconds", 170)),
-                        Duration.ofSeconds(20), Duration.ofSeconds(90), 0.2, Duration.ofSeconds(30));
+                        Duration.ofSeconds(20), Duration.ofSeconds(90),
+                        Double.parseDouble(System.getProperty("silk.load.max-cores", "0.2")), Duration.ofSeconds(30));
                 default -> new Profile(40, Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(8),
                         Duration.ofSeconds(1), Duration.ofSeconds(3), Double.MAX_VALUE, Duration.ofSeconds(30));
             };
@@ -117,6 +118,7 @@ public class FleetSimulation extends Simulation {
             var database = controller.database();
             long heapBefore = tree.isPresent() ? controller.heapAfterGc() : 0;
             long rssBefore = tree.map(ProcessTree::rssBytes).orElse(0L);
+            int connectionsBefore = controller.databaseConnections();
             while (connected.get() < PROFILE.cells()) {
                 Thread.sleep(200);
             }
@@ -125,11 +127,13 @@ public class FleetSimulation extends Simulation {
                 steadyState = "external controller: CPU, heap and RSS not measured";
                 return;
             }
-            double controller0 = tree.get().cpuSeconds();
+            // Every replica's CPU (the load is spread over all of them), and the database's.
+            var replicas = controller.replicas();
+            double controller0 = replicas.stream().mapToDouble(ProcessTree::cpuSeconds).sum();
             double database0 = database.get().cpuSeconds();
             long t0 = System.nanoTime();
             Thread.sleep(PROFILE.window().toMillis());
-            double controller1 = tree.get().cpuSeconds();
+            double controller1 = replicas.stream().mapToDouble(ProcessTree::cpuSeconds).sum();
             double database1 = database.get().cpuSeconds();
             double wall = (System.nanoTime() - t0) / 1e9;
             double controllerCores = (controller1 - controller0) / wall;
@@ -139,12 +143,14 @@ public class FleetSimulation extends Simulation {
             int cells = PROFILE.cells();
             steadyCores = controllerCores + databaseCores;
             steadyState = String.format(Locale.ROOT,
-                    "%d cells connected, renew every %d s: over %.0f s controller %.3f cores + database %.3f cores = %.3f cores;"
-                            + " controller heap after GC %d MiB (%d MiB with no cells, %.1f KiB per cell),"
+                    "%d cells connected to %d replica(s), renew every %d s: over %.0f s controllers %.3f cores + database %.3f cores"
+                            + " = %.3f cores; database connections %d (%d before any cell);"
+                            + " first replica's heap after GC %d MiB (%d MiB with no cells, %.1f KiB per cell),"
                             + " RSS %d MiB (%d MiB with no cells, %.1f KiB per cell)",
-                    cells, PROFILE.interval().toSeconds(), wall, controllerCores, databaseCores, steadyCores,
-                    heap >> 20, heapBefore >> 20, (heap - heapBefore) / 1024.0 / cells,
-                    rss >> 20, rssBefore >> 20, (rss - rssBefore) / 1024.0 / cells);
+                    cells, replicas.size(), PROFILE.interval().toSeconds(), wall, controllerCores, databaseCores, steadyCores,
+                    controller.databaseConnections(), connectionsBefore,
+                    heap >> 20, heapBefore >> 20, (heap - heapBefore) * replicas.size() / 1024.0 / cells,
+                    rss >> 20, rssBefore >> 20, (rss - rssBefore) * replicas.size() / 1024.0 / cells);
             System.out.println("silk: steady state: " + steadyState);
         } catch (Throwable t) {
             monitorFailure = t;
