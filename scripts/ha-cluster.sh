@@ -14,6 +14,11 @@
 #                                             or its PostgreSQL only; prints the old primary's name
 #   scripts/ha-cluster.sh rejoin NAME         start a killed node's Patroni again: it rejoins as a replica
 #   scripts/ha-cluster.sh switchover          a planned switchover to the synchronous standby
+#   scripts/ha-cluster.sh backup FILE         a consistent dump of the controller's database (pg_dump -Fc,
+#                                             one snapshot) from the primary
+#   scripts/ha-cluster.sh restore FILE        restore a dump under running controllers: loaded into a
+#                                             side database, then swapped in by rename, so no controller
+#                                             ever sees it half-loaded (docs/operations.md, "Backup and restore")
 #
 # HA_DIR (default var/ha) holds data, configuration, logs and PID files; HA_PORT_BASE (default
 # 5440) places PostgreSQL on BASE+1..3, Patroni's REST API on BASE+3001..3003 and etcd on
@@ -289,6 +294,31 @@ kill_primary() {
   echo "$primary"
 }
 
+# libpq to the leader, as the controller's account.
+on_leader() {
+  local tool=$1 primary; shift
+  primary=$(leader)
+  [ -n "$primary" ] || die "no running leader"
+  PGPASSWORD=$DB_PASSWORD "$tool" -h 127.0.0.1 -p "$(pg_port "$primary")" -U "$DB_USER" "$@"
+}
+
+backup() {
+  local file=${1:?backup FILE}
+  on_leader "$PG_BIN/pg_dump" -Fc -f "$file" "$DB_NAME"
+  echo "$file"
+}
+
+restore() {
+  local file=${1:?restore FILE} side=${DB_NAME}_restore
+  [ -f "$file" ] || die "restore: no dump at $file"
+  on_leader psql -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $side" -c "CREATE DATABASE $side"
+  on_leader "$PG_BIN/pg_restore" --exit-on-error -d "$side" "$file"
+  # The swap: controllers lose their connections and reconnect to the restored database, which
+  # they recognise as restored (its identity names another database) and fence.
+  on_leader psql -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" \
+    -c "ALTER DATABASE $side RENAME TO $DB_NAME"
+}
+
 rejoin() {
   local name=${1:?rejoin NAME}
   [[ " ${NODES[*]} " == *" $name "* ]] || die "no node $name"
@@ -325,6 +355,8 @@ case "$cmd" in
   kill-primary) kill_primary "$@" ;;
   rejoin) rejoin "$@" ;;
   switchover) switchover ;;
+  backup) backup "$@" ;;
+  restore) restore "$@" ;;
   await-healthy) await_healthy "${1:-120}" ;;
   *) sed -n '2,/^set /{/^set /!p}' "$0"; exit 2 ;;
 esac

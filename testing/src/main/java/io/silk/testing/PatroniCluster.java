@@ -128,6 +128,16 @@ public final class PatroniCluster implements AutoCloseable {
         return run(Duration.ofSeconds(60), "switchover").strip();
     }
 
+    /** A consistent dump of the controller's database from the primary (pg_dump -Fc). */
+    public void backup(Path file) {
+        run(Duration.ofSeconds(60), "backup", file.toString());
+    }
+
+    /** Restores a dump under running controllers: loaded beside, then swapped in by rename. */
+    public void restore(Path file) {
+        run(Duration.ofSeconds(120), "restore", file.toString());
+    }
+
     /** Where the cluster keeps its logs (Patroni's, PostgreSQL's, etcd's). */
     public Path logs() {
         return dir.resolve("log");

@@ -45,14 +45,14 @@ public class LeaseStore {
                     ORDER BY free_since, subnet
                     LIMIT 1 FOR UPDATE SKIP LOCKED)
                   AND NOT EXISTS (SELECT 1 FROM lease WHERE underlay_ip = CAST(? AS inet))
-                  AND NOT EXISTS (SELECT 1 FROM database_identity WHERE fenced_until > now())
+                  AND NOT EXISTS (SELECT 1 FROM database_identity WHERE fenced_until > now() OR %s)
                 RETURNING subnet),
             t AS (SELECT subnet, vtep_mac(subnet) AS mac, now() + make_interval(secs => ?) AS expires_at FROM s)
             INSERT INTO lease (underlay_ip, subnet, vtep_mac, expires_at, revision)
             SELECT CAST(? AS inet), t.subnet, t.mac, t.expires_at,
                    append_lease_event('UPSERTED', CAST(? AS inet), t.subnet, t.mac, t.expires_at)
             FROM t
-            RETURNING\s""" + COLUMNS;
+            RETURNING\s""".formatted(AllocationFence.MOVED) + COLUMNS;
 
     /** The cell's live lease on the subnet it names; nothing otherwise (expired, unknown, another subnet). No event. */
     private static final String RENEW_LIVE = "UPDATE lease SET renewed_at = now(), expires_at = now() + make_interval(secs => ?)"
