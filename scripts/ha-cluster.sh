@@ -19,6 +19,11 @@
 #   scripts/ha-cluster.sh restore FILE        restore a dump under running controllers: loaded into a
 #                                             side database, then swapped in by rename, so no controller
 #                                             ever sees it half-loaded (docs/operations.md, "Backup and restore")
+#   scripts/ha-cluster.sh basebackup DIR      a base backup of the cluster (pg_basebackup from the primary):
+#                                             the starting point of point-in-time recovery
+#   scripts/ha-cluster.sh pitr BASE TIME FILE recover the database as it was at TIME (a PostgreSQL timestamp,
+#                                             e.g. '2026-12-04 01:30:00+00') from a base backup and the WAL
+#                                             archive, in a side instance, into a dump FILE for `restore`
 #
 # HA_DIR (default var/ha) holds data, configuration, logs and PID files; HA_PORT_BASE (default
 # 5440) places PostgreSQL on BASE+1..3, Patroni's REST API on BASE+3001..3003 and etcd on
@@ -319,6 +324,85 @@ restore() {
     -c "ALTER DATABASE $side RENAME TO $DB_NAME"
 }
 
+basebackup() {
+  local dir=${1:?basebackup DIR} primary
+  [ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "basebackup: $dir is not empty"
+  primary=$(leader)
+  [ -n "$primary" ] || die "no running leader"
+  # Fast checkpoint: the backup starts at once rather than at the next scheduled checkpoint.
+  PGPASSWORD=replicator "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$(pg_port "$primary")" -U replicator \
+    -D "$dir" -X stream -c fast
+  echo "$dir"
+}
+
+# Point-in-time recovery into a side instance (the cluster and its controllers run on): the base
+# backup is copied, replays the archive up to TIME, is promoted, and the database is dumped from it.
+# The dump goes back in through `restore`, which the controllers recognise and fence.
+pitr() {
+  local base=${1:?pitr BASE TIME FILE} target=${2:?pitr BASE TIME FILE} file=${3:?pitr BASE TIME FILE}
+  local work=$HA_DIR/pitr port=$((BASE + 4)) segment
+  [ -f "$base/PG_VERSION" ] || die "pitr: no base backup at $base"
+  # The WAL holding TIME must be in the archive: close the current segment and wait for it there.
+  segment=$(on_leader psql -d postgres -tAc "SELECT pg_walfile_name(pg_switch_wal())")
+  local deadline=$((SECONDS + 60))
+  until [ -f "$HA_DIR/archive/$segment" ]; do
+    [ $SECONDS -lt $deadline ] || die "pitr: WAL segment $segment not archived within 60 s (archive: $HA_DIR/archive)"
+    sleep 0.2
+  done
+  stop_side_instance "$work"
+  rm -rf "$work"
+  mkdir -p "$work/sock"
+  cp -a "$base" "$work/data"
+  chown -R postgres: "$work"
+  chmod 0700 "$work/data"
+  touch "$work/data/recovery.signal"
+  # Last in postgresql.auto.conf wins over Patroni's postgresql.conf: a private port and socket, no
+  # archiving or synchronous standby of its own, the primary's limits (a hot standby needs them).
+  cat >>"$work/data/postgresql.auto.conf" <<EOF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$work/sock'
+hba_file = '$work/data/pg_hba.conf'
+ident_file = '$work/data/pg_ident.conf'
+archive_mode = off
+synchronous_standby_names = ''
+primary_conninfo = ''
+primary_slot_name = ''
+max_connections = 200
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+restore_command = 'cp $HA_DIR/archive/%f %p'
+recovery_target_time = '$target'
+recovery_target_timeline = 'latest'
+recovery_target_action = 'promote'
+EOF
+  chown -R postgres: "$work"
+  as_postgres "$PG_BIN/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -t 120 start >/dev/null ||
+    die "pitr: the side instance did not start: $(tail -3 "$work/postgres.log" | tr '\n' ' ')"
+  deadline=$((SECONDS + 300))
+  until [ "$(as_postgres psql -h "$work/sock" -p "$port" -d postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+    if [ $SECONDS -ge $deadline ] || ! as_postgres "$PG_BIN/pg_ctl" -D "$work/data" status >/dev/null 2>&1; then
+      local why
+      why=$(grep -E 'FATAL|PANIC|recovery stopping|target' "$work/postgres.log" | tail -3 | tr '\n' ' ')
+      stop_side_instance "$work"
+      die "pitr: recovery to '$target' did not complete: $why"
+    fi
+    sleep 0.5
+  done
+  grep -h 'recovery stopping\|last completed transaction' "$work/postgres.log" >&2 || true
+  as_postgres "$PG_BIN/pg_dump" -h "$work/sock" -p "$port" -Fc -f "$work/pitr.dump" "$DB_NAME"
+  stop_side_instance "$work"
+  cp "$work/pitr.dump" "$file"
+  rm -rf "$work"
+  echo "$file"
+}
+
+stop_side_instance() {
+  [ -f "$1/data/postmaster.pid" ] || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
 rejoin() {
   local name=${1:?rejoin NAME}
   [[ " ${NODES[*]} " == *" $name "* ]] || die "no node $name"
@@ -357,6 +441,8 @@ case "$cmd" in
   switchover) switchover ;;
   backup) backup "$@" ;;
   restore) restore "$@" ;;
+  basebackup) basebackup "$@" ;;
+  pitr) pitr "$@" ;;
   await-healthy) await_healthy "${1:-120}" ;;
   *) sed -n '2,/^set /{/^set /!p}' "$0"; exit 2 ;;
 esac

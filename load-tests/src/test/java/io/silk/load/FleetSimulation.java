@@ -29,7 +29,10 @@ public class FleetSimulation extends Simulation {
             double maxCores, Duration stormLimit) {
         static Profile current() {
             return switch (System.getProperty("silk.load.profile", "smoke")) {
-                case "full" -> new Profile(Integer.getInteger("silk.load.cells", 5000), Duration.ofSeconds(30),
+                // The ramp grows with the fleet (at least 30 s, 6 ms per cell): every connection is an mTLS
+                // handshake on both ends, and this machine's two cores also run the load generator.
+                case "full" -> new Profile(configuredCells(), Duration.ofSeconds(Long.getLong("silk.load.ramp-seconds",
+                        Math.max(30, configuredCells() * 6L / 1000))),
                         Duration.ofSeconds(30), Duration.ofSeconds(Long.getLong("silk.load.seconds", 170)),
                         Duration.ofSeconds(20), Duration.ofSeconds(90),
                         Double.parseDouble(System.getProperty("silk.load.max-cores", "0.2")), Duration.ofSeconds(30));
@@ -37,6 +40,10 @@ public class FleetSimulation extends Simulation {
                         Duration.ofSeconds(1), Duration.ofSeconds(3), Double.MAX_VALUE, Duration.ofSeconds(30));
             };
         }
+    }
+
+    static int configuredCells() {
+        return Integer.getInteger("silk.load.cells", 5000);
     }
 
     static final Profile PROFILE = Profile.current();

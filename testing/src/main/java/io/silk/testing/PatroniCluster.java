@@ -138,6 +138,19 @@ public final class PatroniCluster implements AutoCloseable {
         run(Duration.ofSeconds(120), "restore", file.toString());
     }
 
+    /** A base backup of the cluster into {@code dir} (pg_basebackup from the primary). */
+    public void baseBackup(Path dir) {
+        run(Duration.ofSeconds(120), "basebackup", dir.toString());
+    }
+
+    /**
+     * Recovers the database as it was at {@code moment} (a PostgreSQL timestamp) from a base backup
+     * and the WAL archive, in a side instance, into a dump for {@link #restore}.
+     */
+    public void pointInTime(Path baseBackup, String moment, Path dump) {
+        run(Duration.ofSeconds(360), "pitr", baseBackup.toString(), moment, dump.toString());
+    }
+
     /** Where the cluster keeps its logs (Patroni's, PostgreSQL's, etcd's). */
     public Path logs() {
         return dir.resolve("log");

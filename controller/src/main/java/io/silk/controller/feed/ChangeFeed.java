@@ -1,5 +1,6 @@
 package io.silk.controller.feed;
 
+import io.silk.controller.database.DatabaseIdentity;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -118,7 +119,7 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
 
     /** On every (re)connection: which database is this, and how far back can it be replayed. */
     private void connected(Connection db) throws SQLException {
-        String id;
+        Identity id;
         long horizon;
         long sequenceAt;
         try {
@@ -149,10 +150,13 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
         List<Subscriber<E>> cut = List.of();
         boolean replaced = false;
         synchronized (this) {
-            if (databaseId != null && (!databaseId.equals(id) || sequenceAt < revision)) {
+            // Another identity, revisions gone back, or a copy of this very database (a dump or a
+            // point-in-time recovery restored in its place: same uuid, and its sequence may even be
+            // ahead, since PostgreSQL logs sequence values in advance).
+            if (databaseId != null && (!databaseId.equals(id.uuid()) || id.copied() || sequenceAt < revision)) {
                 replaced = true;
                 log.atWarn().setMessage("the database was replaced under this replica; starting the feed over")
-                        .addKeyValue("event_log", eventLog.name()).addKeyValue("database_id", id)
+                        .addKeyValue("event_log", eventLog.name()).addKeyValue("database_id", id.uuid())
                         .addKeyValue("previous_database_id", databaseId).addKeyValue("revision", revision)
                         .addKeyValue("database_revision", sequenceAt).log();
                 cut = new ArrayList<>(subscribers.keySet());
@@ -163,11 +167,16 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
                 liveCacheRevision = -1;
                 ready = false;
             }
-            databaseId = id;
+            databaseId = id.uuid();
             replayFrom = Math.max(replayFrom, horizon);
         }
         if (!cut.isEmpty() || replaced) {
             replacedDatabase(true);
+            // Setting a copy up gives it an identity of its own: remember that one, not the copy's.
+            String adopted = databaseIdentity(db).uuid();
+            synchronized (this) {
+                databaseId = adopted;
+            }
         }
         for (Subscriber<E> s : cut) {
             s.abort("the controller's database was replaced; resume to get a snapshot");
@@ -182,10 +191,13 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
         }
     }
 
-    private static String databaseIdentity(Connection db) throws SQLException {
+    /** The identity row's uuid, and whether the row names another database than this one. */
+    private record Identity(String uuid, boolean copied) {}
+
+    private static Identity databaseIdentity(Connection db) throws SQLException {
         try (Statement s = db.createStatement();
-             ResultSet rs = s.executeQuery("SELECT uuid::text FROM database_identity WHERE id = 1")) {
-            return rs.next() ? rs.getString(1) : "";
+             ResultSet rs = s.executeQuery("SELECT uuid::text, " + DatabaseIdentity.COPIED + " FROM database_identity WHERE id = 1")) {
+            return rs.next() ? new Identity(rs.getString(1), rs.getBoolean(2)) : new Identity("", false);
         }
     }
 

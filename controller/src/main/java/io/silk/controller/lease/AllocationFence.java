@@ -2,6 +2,7 @@ package io.silk.controller.lease;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.silk.controller.database.DatabaseIdentity;
 import io.silk.controller.database.DatabaseSetup;
 import io.silk.controller.grpc.Refusal;
 import io.silk.values.Quote;
@@ -55,17 +56,12 @@ public class AllocationFence implements DatabaseSetup {
             UPDATE database_identity SET fenced_for = uuid, fenced_until = now() + make_interval(secs => ?), fence_reason = ?
             RETURNING fenced_until""";
     private static final String END = "UPDATE database_identity SET fenced_until = now() WHERE fenced_until > now() RETURNING fence_reason";
-    /**
-     * The identity row names another database than the one it is in: a dump restored under a
-     * running replica that has not set it up yet ({@link #run}). Fenced from the first statement.
-     */
-    static final String MOVED = "(database_oid IS NOT NULL AND database_oid <> (SELECT oid FROM pg_database WHERE datname = current_database()))";
     private static final String STATE = """
             SELECT uuid::text, fenced_until,
                    CASE WHEN %1$s THEN 'the database was restored or copied from elsewhere; the controller is setting it up'
                         ELSE fence_reason END,
                    coalesce(fenced_until > now(), false) OR %1$s
-            FROM database_identity WHERE id = 1""".formatted(MOVED);
+            FROM database_identity WHERE id = 1""".formatted(DatabaseIdentity.COPIED);
     /**
      * A new identity when the row was made in another cluster or database than the one it is in
      * now; records where it is in any case (a row from before the column existed).

@@ -1,5 +1,6 @@
 package io.silk.controller.lease;
 
+import io.silk.controller.database.DatabaseIdentity;
 import io.silk.values.Ipv4Address;
 import io.silk.values.Ipv4Network;
 import io.silk.values.MacAddress;
@@ -52,7 +53,7 @@ public class LeaseStore {
             SELECT CAST(? AS inet), t.subnet, t.mac, t.expires_at,
                    append_lease_event('UPSERTED', CAST(? AS inet), t.subnet, t.mac, t.expires_at)
             FROM t
-            RETURNING\s""".formatted(AllocationFence.MOVED) + COLUMNS;
+            RETURNING\s""".formatted(DatabaseIdentity.COPIED) + COLUMNS;
 
     /** The cell's live lease on the subnet it names; nothing otherwise (expired, unknown, another subnet). No event. */
     private static final String RENEW_LIVE = "UPDATE lease SET renewed_at = now(), expires_at = now() + make_interval(secs => ?)"
