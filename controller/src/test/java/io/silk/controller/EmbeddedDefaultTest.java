@@ -6,7 +6,7 @@ import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
 import io.silk.proto.v1.AcquireRequest;
 import com.zaxxer.hikari.HikariDataSource;
-import io.silk.controller.database.RenewablePool;
+import io.silk.db.pool.RenewablePool;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;

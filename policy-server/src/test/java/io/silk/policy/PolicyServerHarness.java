@@ -39,7 +39,12 @@ public final class PolicyServerHarness implements AutoCloseable {
     final int port;
 
     public PolicyServerHarness(String... extra) throws Exception {
-        db = TestPostgres.newDatabase();
+        this(TestPostgres.newDatabase(), extra);
+    }
+
+    /** A policy server on the given database (a Patroni cluster's, say). */
+    public PolicyServerHarness(TestPostgres.Database db, String... extra) throws Exception {
+        this.db = db;
         key = new RSAKeyGenerator(2048).generate();
         Path pem = Files.createTempFile("silk-jwt", ".pem");
         Files.writeString(pem, "-----BEGIN PUBLIC KEY-----\n"
@@ -84,7 +89,7 @@ public final class PolicyServerHarness implements AutoCloseable {
     }
 
     public Reply call(String method, String path, String token, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(java.time.Duration.ofSeconds(30));
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }

@@ -123,6 +123,11 @@ public final class PatroniCluster implements AutoCloseable {
         }
     }
 
+    /** Waits until there are a leader and two streaming replicas, one of them synchronous. */
+    public void awaitHealthy(Duration timeout) {
+        run(timeout.plusSeconds(10), "await-healthy", Long.toString(timeout.toSeconds()));
+    }
+
     /** A planned switchover to the synchronous standby; returns the new leader once it leads. */
     public String switchover() {
         return run(Duration.ofSeconds(60), "switchover").strip();

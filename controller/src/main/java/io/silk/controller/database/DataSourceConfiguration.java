@@ -1,6 +1,9 @@
 package io.silk.controller.database;
 
 import com.zaxxer.hikari.HikariConfig;
+import io.silk.db.pool.DedicatedConnector;
+import io.silk.db.pool.DemotedServerEviction;
+import io.silk.db.pool.RenewablePool;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.ConfigurationProperties;

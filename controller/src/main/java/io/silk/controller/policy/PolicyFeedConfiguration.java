@@ -1,7 +1,7 @@
 package io.silk.controller.policy;
 
 import io.silk.controller.database.DatabaseReadiness;
-import io.silk.controller.database.DedicatedConnector;
+import io.silk.db.pool.DedicatedConnector;
 import io.silk.controller.feed.ChangeFeed;
 import io.silk.controller.feed.EventLogProperties;
 import org.springframework.context.annotation.Bean;

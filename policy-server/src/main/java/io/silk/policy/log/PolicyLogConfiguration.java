@@ -1,8 +1,7 @@
 package io.silk.policy.log;
 
 import io.silk.db.ChangeSignal;
-import java.sql.DriverManager;
-import org.springframework.boot.jdbc.autoconfigure.DataSourceProperties;
+import io.silk.db.pool.DedicatedConnector;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -18,10 +17,7 @@ public class PolicyLogConfiguration {
     public static final String CHANNEL = "silk_policy_events";
 
     @Bean(initMethod = "start", destroyMethod = "close")
-    ChangeSignal policyChangeSignal(DataSourceProperties database) {
-        String url = database.determineUrl();
-        String user = database.determineUsername();
-        String password = database.determinePassword();
-        return new ChangeSignal(CHANNEL, () -> DriverManager.getConnection(url, user, password));
+    ChangeSignal policyChangeSignal(DedicatedConnector connector) {
+        return new ChangeSignal(CHANNEL, connector);
     }
 }

@@ -1,4 +1,4 @@
-package io.silk.controller.database;
+package io.silk.db.pool;
 
 import com.zaxxer.hikari.SQLExceptionOverride;
 import java.sql.SQLException;

@@ -1,10 +1,8 @@
-package io.silk.controller.database;
+package io.silk.db.pool;
 
 import io.silk.db.Connector;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.Properties;
 
 /**
  * Opens the connections that the change feeds (LISTEN) and change signals (NOTIFY) hold for good,
@@ -23,21 +21,9 @@ public final class DedicatedConnector implements Connector {
 
     @Override
     public Connection connect() throws SQLException {
-        var config = pool.config();
-        Properties props = new Properties();
-        if (config.getUsername() != null) {
-            props.setProperty("user", config.getUsername());
-        }
-        if (config.getPassword() != null) {
-            props.setProperty("password", config.getPassword());
-        }
-        // Fail fast while the database is down: the callers retry within half a second.
-        props.setProperty("connectTimeout", "2");
-        props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("ApplicationName", config.getPoolName() + "-dedicated");
         Connection db;
         try {
-            db = DriverManager.getConnection(config.getJdbcUrl(), props);
+            db = pool.connectOutside("dedicated");
         } catch (SQLException e) {
             if (failingSince == 0) {
                 failingSince = System.nanoTime();

@@ -1,25 +1,28 @@
-package io.silk.controller.database;
+package io.silk.db.pool;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.PrintWriter;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLTransientConnectionException;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.slf4j.LoggerFactory;
 
 /**
- * The controller's connection pool (HikariCP), which a replica replaces with a fresh one when the
+ * A service's connection pool (HikariCP; the controller's and the policy server's), which a replica replaces with a fresh one when the
  * database answers again after an outage or a failover. Hikari retries a lost database with a
  * backoff that grows to 5 s, so writes came back up to 5 s after the database did; the dedicated
  * connections (change feeds, signals) retry within half a second, and the first of them to get
  * through after failing to connect asks for a fresh pool ({@link #renewIfOlderThan}), which
- * connects at once. Connections borrowed from the old pool go back to it; it is closed in the
+ * connects at once; a pool left with no connection also probes for itself. Connections borrowed from the old pool go back to it; it is closed in the
  * background.
  *
  * <p>A caller waits for a connection up to the configured {@code connection-timeout}, but in slices
@@ -37,6 +40,7 @@ public final class RenewablePool implements DataSource, AutoCloseable {
     private final AtomicInteger generation = new AtomicInteger();
     private volatile HikariDataSource current;
     private volatile long createdAt;
+    private final AtomicBoolean probing = new AtomicBoolean();
 
     public RenewablePool(HikariConfig config) {
         this.config = config;
@@ -86,6 +90,54 @@ public final class RenewablePool implements DataSource, AutoCloseable {
         Thread.ofVirtual().name("close-" + old.getPoolName()).start(old::close);
     }
 
+    /**
+     * A connection outside the pool to the pool's database (the dedicated connections', and the
+     * probe's): fails fast while the database is down, for callers that retry.
+     */
+    public Connection connectOutside(String purpose) throws SQLException {
+        Properties props = new Properties();
+        if (config.getUsername() != null) {
+            props.setProperty("user", config.getUsername());
+        }
+        if (config.getPassword() != null) {
+            props.setProperty("password", config.getPassword());
+        }
+        props.setProperty("connectTimeout", "2");
+        props.setProperty("tcpKeepAlive", "true");
+        props.setProperty("ApplicationName", config.getPoolName() + "-" + purpose);
+        return DriverManager.getConnection(config.getJdbcUrl(), props);
+    }
+
+    /**
+     * A pool left without a single connection is connecting, with Hikari's growing backoff. A
+     * service whose dedicated connections are idle (the policy server's change signal connects only
+     * to signal a write, and no write gets through) would wait that backoff out: so the pool probes
+     * for itself, every 250 ms, and renews itself once the database answers.
+     */
+    private void probeIfDisconnected(HikariDataSource pool) {
+        var mx = pool.getHikariPoolMXBean();
+        if (mx == null || mx.getTotalConnections() > 0 || !probing.compareAndSet(false, true)) {
+            return;
+        }
+        long since = System.nanoTime();
+        Thread.ofVirtual().name("probe-" + pool.getPoolName()).start(() -> {
+            try {
+                while (current == pool && !pool.isClosed() && mx.getTotalConnections() == 0) {
+                    try (Connection c = connectOutside("probe")) {
+                        renewIfOlderThan(since);
+                        return;
+                    } catch (SQLException e) {
+                        Thread.sleep(SLICE_MILLIS);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                probing.set(false);
+            }
+        });
+    }
+
     @Override
     public Connection getConnection() throws SQLException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.getConnectionTimeout());
@@ -97,6 +149,9 @@ public final class RenewablePool implements DataSource, AutoCloseable {
                 // Looked again: Hikari's slice ran out (SQLTransientConnectionException), or the
                 // pool was renewed (and closed) under the caller. Anything else is the caller's.
                 boolean again = e instanceof SQLTransientConnectionException || pool != current;
+                if (e instanceof SQLTransientConnectionException) {
+                    probeIfDisconnected(pool);
+                }
                 if (!again || System.nanoTime() - deadline >= 0) {
                     throw e;
                 }
