@@ -2,7 +2,6 @@ package io.silk.controller.database;
 
 import com.zaxxer.hikari.HikariConfig;
 import io.silk.db.pool.DedicatedConnector;
-import io.silk.db.pool.DemotedServerEviction;
 import io.silk.db.pool.RenewablePool;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.springframework.beans.factory.ObjectProvider;
@@ -24,19 +23,11 @@ public class DataSourceConfiguration {
     @Bean
     @ConfigurationProperties("spring.datasource.hikari")
     HikariConfig hikariConfig(Environment env, ObjectProvider<EmbeddedPostgres> embedded) {
-        HikariConfig c = new HikariConfig();
         EmbeddedPostgres pg = embedded.getIfAvailable();
-        if (pg != null) {
-            c.setJdbcUrl(pg.getJdbcUrl("postgres", "postgres"));
-            c.setUsername("postgres");
-            c.setPassword("postgres");
-        } else {
-            c.setJdbcUrl(env.getRequiredProperty("spring.datasource.url"));
-            c.setUsername(env.getProperty("spring.datasource.username"));
-            c.setPassword(env.getProperty("spring.datasource.password"));
-        }
-        c.setPoolName("silk-controller");
-        c.setExceptionOverrideClassName(DemotedServerEviction.class.getName());
+        HikariConfig c = pg != null
+                ? RenewablePool.settings("silk-controller", pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres")
+                : RenewablePool.settings("silk-controller", env.getRequiredProperty("spring.datasource.url"),
+                        env.getProperty("spring.datasource.username"), env.getProperty("spring.datasource.password"));
         // Start without the database: the pool connects on first use (DatabaseReadiness).
         c.setInitializationFailTimeout(-1);
         return c;

@@ -47,6 +47,20 @@ public final class RenewablePool implements DataSource, AutoCloseable {
         this.current = create();
     }
 
+    /**
+     * A service's pool settings before its own ({@code spring.datasource.hikari.*}) are bound over
+     * them: where the database is, and read-only connections dropped ({@link DemotedServerEviction}).
+     */
+    public static HikariConfig settings(String poolName, String jdbcUrl, String username, String password) {
+        HikariConfig c = new HikariConfig();
+        c.setJdbcUrl(jdbcUrl);
+        c.setUsername(username);
+        c.setPassword(password);
+        c.setPoolName(poolName);
+        c.setExceptionOverrideClassName(DemotedServerEviction.class.getName());
+        return c;
+    }
+
     /** The longest a caller waits on one pool before looking again for the current one. */
     static final long SLICE_MILLIS = 250;
 

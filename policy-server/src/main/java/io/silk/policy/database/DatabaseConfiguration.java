@@ -2,7 +2,6 @@ package io.silk.policy.database;
 
 import com.zaxxer.hikari.HikariConfig;
 import io.silk.db.pool.DedicatedConnector;
-import io.silk.db.pool.DemotedServerEviction;
 import io.silk.db.pool.RenewablePool;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.jdbc.autoconfigure.DataSourceProperties;
@@ -22,13 +21,8 @@ public class DatabaseConfiguration {
     @Bean
     @ConfigurationProperties("spring.datasource.hikari")
     HikariConfig hikariConfig(DataSourceProperties database) {
-        HikariConfig c = new HikariConfig();
-        c.setJdbcUrl(database.determineUrl());
-        c.setUsername(database.determineUsername());
-        c.setPassword(database.determinePassword());
-        c.setPoolName("silk-policy-server");
-        c.setExceptionOverrideClassName(DemotedServerEviction.class.getName());
-        return c;
+        return RenewablePool.settings("silk-policy-server", database.determineUrl(), database.determineUsername(),
+                database.determinePassword());
     }
 
     @Bean(destroyMethod = "close")
