@@ -40,7 +40,7 @@ class BackupRestoreTest {
                 LeaseServiceBlockingStub leases = replica.operatorStub();
                 List<Held> cells = new ArrayList<>();
                 String databaseId = acquire(leases, "10.5.0.", 20, cells);
-                RestoredCells.policies(db, "create_c2c_policies", 0, 30);
+                RestoredCells.createPolicies(db, 0, 30);
                 Path dump = dir.resolve("silk.dump");
                 cluster.backup(dump);
                 // Cells that acquire after the backup: the restored table will not know them.

@@ -37,7 +37,7 @@ class PointInTimeRecoveryTest {
                 LeaseServiceBlockingStub leases = replica.operatorStub();
                 List<Held> cells = new ArrayList<>();
                 String databaseId = acquire(leases, "10.6.0.", 20, cells);
-                RestoredCells.policies(db, "create_c2c_policies", 0, 30);
+                RestoredCells.createPolicies(db, 0, 30);
                 Path base = dir.resolve("base");
                 cluster.baseBackup(base);
 
@@ -49,7 +49,7 @@ class PointInTimeRecoveryTest {
                 String moment = primaryClock(db);
 
                 // After the moment: the mistake to undo, and cells the recovered database will not know.
-                RestoredCells.policies(db, "delete_c2c_policies", 0, 10);
+                RestoredCells.deletePolicies(db, 0, 10);
                 assertThat(RestoredCells.policyCount(db)).isEqualTo(20);
                 acquire(leases, "10.6.4.", 10, cells);
 

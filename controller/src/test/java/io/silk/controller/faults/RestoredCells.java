@@ -59,18 +59,28 @@ final class RestoredCells {
         throw new AssertionError("new cell " + cell + " acquired while the restored database should be fenced");
     }
 
-    /**
-     * C2C policies app-(i % 5) → app-(10 + i) on tcp/8080 for i in [from, to): created, or deleted.
-     */
-    static void policies(TestPostgres.Database db, String function, int from, int to) throws SQLException {
+    /** Creates C2C policies app-(i % 5) → app-(10 + i) on tcp/8080 for i in [from, to). */
+    static void createPolicies(TestPostgres.Database db, int from, int to) throws SQLException {
+        execute(db, "SELECT create_c2c_policies('" + policiesJson(from, to) + "'::jsonb, NULL)");
+    }
+
+    /** Deletes the policies {@link #createPolicies} made for i in [from, to). */
+    static void deletePolicies(TestPostgres.Database db, int from, int to) throws SQLException {
+        execute(db, "SELECT delete_c2c_policies('" + policiesJson(from, to) + "'::jsonb)");
+    }
+
+    private static String policiesJson(int from, int to) {
         StringBuilder json = new StringBuilder("[");
         for (int i = from; i < to; i++) {
             json.append(i == from ? "" : ",").append("{\"source_id\":\"app-").append(i % 5).append("\",\"destination_id\":\"app-")
                     .append(10 + i).append("\",\"protocol\":\"tcp\",\"start_port\":8080,\"end_port\":8080}");
         }
-        String args = function.equals("create_c2c_policies") ? "'" + json + "]'::jsonb, NULL" : "'" + json + "]'::jsonb";
+        return json.append(']').toString();
+    }
+
+    private static void execute(TestPostgres.Database db, String sql) throws SQLException {
         try (Connection c = db.connect(); Statement s = c.createStatement()) {
-            s.execute("SELECT " + function + "(" + args + ")");
+            s.execute(sql);
         }
     }
 

@@ -1,0 +1,63 @@
+package io.silk.db.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariConfig;
+import io.silk.testing.TestPostgres;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pool on a real PostgreSQL stopped and started under it, with no dedicated connection to tell
+ * it the database is back (as in the policy server while no write gets through): it finds out by
+ * itself and renews, rather than waiting out Hikari's reconnect backoff.
+ */
+class RenewablePoolTest {
+
+    @Test
+    void aPoolLeftWithoutConnectionsRenewsItselfOnceTheDatabaseAnswers() throws Exception {
+        Path dataDir = Files.createTempDirectory("silk-pool");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        EmbeddedPostgres pg = TestPostgres.start(dataDir, port);
+        HikariConfig config = RenewablePool.settings("pool-test", pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres");
+        config.setConnectionTimeout(500);
+        try (RenewablePool pool = new RenewablePool(config)) {
+            query(pool);
+            String first = pool.current().getPoolName();
+
+            pg.close();
+            // Callers keep asking while the database is away, long enough for Hikari's backoff to grow.
+            long outageEnds = System.nanoTime() + TimeUnit.SECONDS.toNanos(6);
+            while (System.nanoTime() < outageEnds) {
+                assertThatThrownBy(() -> query(pool)).isInstanceOf(SQLException.class);
+            }
+            assertThat(pool.current().getPoolName()).as("not renewed while the database is away").isEqualTo(first);
+
+            pg = TestPostgres.start(dataDir, port);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (pool.current().getPoolName().equals(first) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(pool.current().getPoolName()).as("renewed by its own probe").isNotEqualTo(first);
+            query(pool);
+        } finally {
+            pg.close();
+        }
+    }
+
+    private static void query(RenewablePool pool) throws SQLException {
+        try (Connection c = pool.getConnection(); var s = c.createStatement()) {
+            s.execute("SELECT 1");
+        }
+    }
+}
