@@ -60,7 +60,7 @@ public class AllocationFence implements DatabaseSetup {
             SELECT uuid::text, fenced_until,
                    CASE WHEN %1$s THEN 'the database was restored or copied from elsewhere; the controller is setting it up'
                         ELSE fence_reason END,
-                   coalesce(fenced_until > now(), false) OR %1$s
+                   coalesce(fenced_until > now(), false) OR %1$s, %1$s
             FROM database_identity WHERE id = 1""".formatted(DatabaseIdentity.COPIED);
     /**
      * A new identity when the row was made in another cluster or database than the one it is in
@@ -81,8 +81,19 @@ public class AllocationFence implements DatabaseSetup {
             RETURNING moved.moved, i.uuid::text""";
     private static final String SEQUENCE_AT = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM lease_revision";
 
-    /** The fence as it stands: the database identity, until when, why; active while now is before {@code until}. */
-    public record State(String databaseId, Instant until, String reason, boolean active) {}
+    /**
+     * The fence as it stands: the database identity, until when, why; active while now is before
+     * {@code until}, or while {@code settingUp}: a restored copy is in place and no replica has set
+     * it up yet (given it its own identity and started its fence; a second or so).
+     */
+    public record State(String databaseId, Instant until, String reason, boolean active, boolean settingUp) {}
+
+    /** An operator tried to end a fence that has not started yet: the restored database is still being set up. */
+    public static final class NotSetUp extends RuntimeException {
+        NotSetUp(String message) {
+            super(message);
+        }
+    }
 
     private final JdbcTemplate jdbc;
     private final Duration window;
@@ -178,8 +189,16 @@ public class AllocationFence implements DatabaseSetup {
         return state();
     }
 
-    /** An operator's end: new cells are served at once. */
+    /**
+     * An operator's end: new cells are served at once. Refused while a restored copy is still being
+     * set up: its fence has not started, and ending nothing now would let it start afterwards for the
+     * whole window, the operator believing it over.
+     */
     public State endByOperator() {
+        if (state().settingUp()) {
+            throw new NotSetUp("the database was restored or copied from elsewhere and the controller is still setting it up;"
+                    + " its fence starts then: end it after that (GET shows settingUp false)");
+        }
         if (!jdbc.query(END, (rs, n) -> rs.getString(1)).isEmpty()) {
             log.atInfo().setMessage("allocation fence ended by an operator").log();
         }
@@ -189,7 +208,8 @@ public class AllocationFence implements DatabaseSetup {
     public State state() {
         return jdbc.query(STATE, (rs, n) -> {
             OffsetDateTime until = rs.getObject(2, OffsetDateTime.class);
-            return new State(rs.getString(1), until == null ? null : until.toInstant(), rs.getString(3), rs.getBoolean(4));
+            return new State(rs.getString(1), until == null ? null : until.toInstant(), rs.getString(3), rs.getBoolean(4),
+                    rs.getBoolean(5));
         }).stream().findFirst().orElseThrow(() -> new IllegalStateException("the database has no identity row"));
     }
 

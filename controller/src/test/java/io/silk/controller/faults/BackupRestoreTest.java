@@ -74,7 +74,9 @@ class BackupRestoreTest {
         assertThat(fenced.getStatus().getDescription()).contains("fenced");
         assertThat(AllocationFenceTest.fence(replica, "GET")).contains("\"active\":true");
 
-        // The operator ends the fence once the cells have renewed.
+        // The operator ends the fence once the cells have renewed and the controller has set the
+        // restored database up (before, the endpoint refuses: the fence has not started yet).
+        AllocationFenceTest.awaitSetUp(replica);
         AllocationFenceTest.fence(replica, "DELETE");
         String fresh = leases.acquire(AcquireRequest.newBuilder().setUnderlayIp(prefix + "2.1").build()).getLease().getOverlaySubnet();
         Set<String> held = new HashSet<>(cells.stream().map(Held::subnet).toList());

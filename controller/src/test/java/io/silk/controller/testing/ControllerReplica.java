@@ -94,6 +94,18 @@ public final class ControllerReplica implements AutoCloseable {
      * returns the body, failing on any status but 200.
      */
     public String actuator(String method, String endpoint, String jsonBody) {
+        Answer a = actuatorAnswer(method, endpoint, jsonBody);
+        if (a.status() != 200) {
+            throw new AssertionError(method + " /actuator/" + endpoint + ": " + a.status() + " " + a.body());
+        }
+        return a.body();
+    }
+
+    /** An HTTP answer: its status and body. */
+    public record Answer(int status, String body) {}
+
+    /** As {@link #actuator}, whatever the status. */
+    public Answer actuatorAnswer(String method, String endpoint, String jsonBody) {
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPort() + "/actuator/" + endpoint));
         request = switch (method) {
             case "GET" -> request.GET();
@@ -104,10 +116,7 @@ public final class ControllerReplica implements AutoCloseable {
         };
         try (var http = java.net.http.HttpClient.newHttpClient()) {
             var r = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                throw new AssertionError(method + " /actuator/" + endpoint + ": " + r.statusCode() + " " + r.body());
-            }
-            return r.body();
+            return new Answer(r.statusCode(), r.body());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
