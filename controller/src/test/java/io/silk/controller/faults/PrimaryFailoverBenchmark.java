@@ -17,10 +17,14 @@ import org.junit.jupiter.api.Test;
  * primary's node followed by its rejoin, then as many planned switchovers. Prints, per round and as
  * the worst over rounds: the time no write succeeded (target under 10 s for a kill, under 2 s for a
  * switchover), acknowledged leases missing afterwards (target 0), overlapping subnets (0), and
- * whether every watcher ended equal to the table with revisions only going up.
+ * whether every watcher ended equal to the table with revisions only going up. Fails when any of
+ * these, or a round's time against its target, is missed.
  */
 @Tag("benchmark")
 class PrimaryFailoverBenchmark {
+
+    static final Duration KILL_TARGET = Duration.ofSeconds(10);
+    static final Duration SWITCHOVER_TARGET = Duration.ofSeconds(2);
 
     @Test
     void killAndSwitchoverUnderChurn() throws Exception {
@@ -42,6 +46,7 @@ class PrimaryFailoverBenchmark {
                 PrimaryFailover.Audit audit = churn.audit(Duration.ofSeconds(15));
                 report("kill -9 of " + old[0] + ", round " + round, kill, audit, failures);
                 worstKill = max(worstKill, kill.untilAcquiresSucceed());
+                missed("kill -9, round " + round, kill, KILL_TARGET, failures);
                 long rejoinStart = System.nanoTime();
                 cluster.rejoin(old[0]);
                 cluster.awaitReplica(old[0], Duration.ofSeconds(120));
@@ -57,11 +62,12 @@ class PrimaryFailoverBenchmark {
                 PrimaryFailover.Audit audit = churn.audit(Duration.ofSeconds(15));
                 report("switchover, round " + round, switchover, audit, failures);
                 worstSwitchover = max(worstSwitchover, switchover.untilAcquiresSucceed());
+                missed("switchover, round " + round, switchover, SWITCHOVER_TARGET, failures);
             }
             System.out.printf("silk: bench-ha: worst over %d rounds: kill -9 %d ms (target < 10000), switchover %d ms (target < 2000);"
                     + " %d writes acknowledged in all%n", rounds, worstKill.toMillis(), worstSwitchover.toMillis(), churn.succeeded());
         }
-        assertThat(failures).as("leases lost, overlapping or watchers wrong").isEmpty();
+        assertThat(failures).as("leases lost, overlapping, watchers wrong or a target missed").isEmpty();
     }
 
     private static void report(String fault, PrimaryFailover.Outage outage, PrimaryFailover.Audit audit, List<String> failures) {
@@ -72,6 +78,12 @@ class PrimaryFailoverBenchmark {
         if (!audit.missing().isEmpty() || !audit.wrongSubnet().isEmpty() || !audit.overlapping().isEmpty()
                 || !audit.watchersDisagreeing().isEmpty() || !audit.revisionsMonotonic()) {
             failures.add(fault + ": " + audit);
+        }
+    }
+
+    private static void missed(String fault, PrimaryFailover.Outage outage, Duration target, List<String> failures) {
+        if (outage.untilAcquiresSucceed().compareTo(target) >= 0) {
+            failures.add(fault + ": no write served for " + outage.untilAcquiresSucceed().toMillis() + " ms, target " + target.toMillis() + " ms");
         }
     }
 
