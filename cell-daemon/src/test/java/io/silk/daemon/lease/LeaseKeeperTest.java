@@ -1,5 +1,6 @@
 package io.silk.daemon.lease;
 
+import io.silk.testing.Eventually;
 import static io.silk.daemon.Cells.CELL;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -77,12 +77,13 @@ public final class ChangeFeed<K, E> implements SmartLifecycle {
     /** Events applied since start: what start-up cost (compaction keeps it near one per live thing). */
     private long eventsApplied;
 
-    public ChangeFeed(EventLog<K, E> eventLog, int replayCapacity, io.silk.db.Connector connector) {
+    /** @param identityRecheck how often the connected feed looks again at which database it reads */
+    public ChangeFeed(EventLog<K, E> eventLog, int replayCapacity, Duration identityRecheck, io.silk.db.Connector connector) {
         this.eventLog = eventLog;
         this.replayCapacity = replayCapacity;
         this.reader = new RevisionOrderedReader<>(eventLog.name() + "-change-feed", eventLog.channel(),
                 "SELECT " + eventLog.columns() + " FROM " + eventLog.table() + " WHERE revision > ? ORDER BY revision LIMIT ?",
-                eventLog::read, eventLog::revision, new Sink(), connector);
+                eventLog::read, eventLog::revision, new Sink(), identityRecheck, connector);
     }
 
     public EventLog<K, E> eventLog() {

@@ -12,6 +12,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param retention          how long a tombstone (a DELETED event) is kept for watches resuming from old revisions
  * @param supersededKeep     how long an event superseded by a later one for the same thing is kept
  * @param compactionInterval how often compaction runs (one replica at a time)
+ * @param identityRecheck    how often a connected feed looks again at which database it reads (one
+ *                           replaced without its connection breaking: a schema dropped and recreated)
  */
 @ConfigurationProperties("silk.controller.event-log")
 public record EventLogProperties(
@@ -19,7 +21,8 @@ public record EventLogProperties(
         Integer watchQueueLimit,
         Duration retention,
         Duration supersededKeep,
-        Duration compactionInterval) {
+        Duration compactionInterval,
+        Duration identityRecheck) {
 
     public EventLogProperties {
         replayBuffer = replayBuffer == null ? 100_000 : replayBuffer;
@@ -27,5 +30,6 @@ public record EventLogProperties(
         retention = retention == null ? Duration.ofHours(24) : retention;
         supersededKeep = supersededKeep == null ? Duration.ofHours(1) : supersededKeep;
         compactionInterval = compactionInterval == null ? Duration.ofMinutes(10) : compactionInterval;
+        identityRecheck = identityRecheck == null ? Duration.ofSeconds(5) : identityRecheck;
     }
 }

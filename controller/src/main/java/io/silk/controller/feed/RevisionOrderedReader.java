@@ -66,8 +66,6 @@ public final class RevisionOrderedReader<E> {
     /** Reconnect backoff: capped low so a feed is back within half a second of the database. */
     private static final long BACKOFF_MIN_MS = 50;
     private static final long BACKOFF_MAX_MS = 500;
-    /** How often a connected reader asks the sink to check the database again ({@link Sink#connected}). */
-    private static final long RECHECK_NANOS = 5_000_000_000L;
 
     private final String name;
     private final String channel;
@@ -76,6 +74,8 @@ public final class RevisionOrderedReader<E> {
     private final ToLongFunction<E> revisionOf;
     private final Sink<E> sink;
     private final Connector connector;
+    /** How often a connected reader asks the sink to check the database again ({@link Sink#connected}). */
+    private final long recheckNanos;
 
     /** Counted down at the first catch-up, or at the first failed connection (then nobody waits for it). */
     private final CountDownLatch firstRead = new CountDownLatch(1);
@@ -99,7 +99,7 @@ public final class RevisionOrderedReader<E> {
      *               returns events in revision order
      */
     public RevisionOrderedReader(String name, String channel, String select, RowReader<E> rows, ToLongFunction<E> revisionOf,
-            Sink<E> sink, Connector connector) {
+            Sink<E> sink, Duration recheck, Connector connector) {
         this.name = name;
         this.channel = channel;
         this.select = select;
@@ -107,6 +107,7 @@ public final class RevisionOrderedReader<E> {
         this.revisionOf = revisionOf;
         this.sink = sink;
         this.connector = connector;
+        this.recheckNanos = recheck.toNanos();
     }
 
     /**
@@ -172,7 +173,7 @@ public final class RevisionOrderedReader<E> {
                 PGConnection pg = db.unwrap(PGConnection.class);
                 long lastCheck = System.nanoTime();
                 while (running) {
-                    if (System.nanoTime() - lastCheck > RECHECK_NANOS) {
+                    if (System.nanoTime() - lastCheck > recheckNanos) {
                         // The database can be replaced without this connection breaking (a schema
                         // dropped and recreated): look again at which one this is.
                         sink.connected(db);

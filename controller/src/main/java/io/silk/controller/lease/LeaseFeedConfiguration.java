@@ -16,7 +16,7 @@ public class LeaseFeedConfiguration {
     @Bean
     ChangeFeed<Ipv4Address, LeaseEventRecord> leaseFeed(EventLogProperties properties, DedicatedConnector connector,
             DatabaseReadiness readiness) {
-        var feed = new ChangeFeed<>(new LeaseEventLog(), properties.replayBuffer(), connector);
+        var feed = new ChangeFeed<>(new LeaseEventLog(), properties.replayBuffer(), properties.identityRecheck(), connector);
         feed.onDatabaseReplaced(readiness::setUpAgain);
         return feed;
     }

@@ -14,7 +14,7 @@ public class PolicyFeedConfiguration {
     @Bean
     ChangeFeed<PolicyEvent.Key, PolicyEvent> policyFeed(EventLogProperties properties, DedicatedConnector connector,
             DatabaseReadiness readiness) {
-        var feed = new ChangeFeed<>(new PolicyEventLog(), properties.replayBuffer(), connector);
+        var feed = new ChangeFeed<>(new PolicyEventLog(), properties.replayBuffer(), properties.identityRecheck(), connector);
         feed.onDatabaseReplaced(readiness::setUpAgain);
         return feed;
     }

@@ -76,6 +76,8 @@ class PrimaryFailoverTest {
     @Test
     @Order(2)
     void aPlannedSwitchoverLosesNothingAndWritesResumeAtOnce() throws Exception {
+        // The rejoined node streaming and a synchronous standby named: what a switchover needs.
+        cluster.awaitHealthy(Duration.ofSeconds(60));
         churn.startChurn(4);
         PrimaryFailover.sleep(1000);
         String before = cluster.primary();

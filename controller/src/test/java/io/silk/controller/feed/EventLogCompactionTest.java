@@ -75,7 +75,7 @@ class EventLogCompactionTest {
             s.execute("UPDATE policy_event SET occurred_at = now() - interval '2 days'");
         }
         compaction.compact(new PolicyEventLog(), Duration.ZERO, Duration.ZERO);
-        ChangeFeed<PolicyEvent.Key, PolicyEvent> feed = new ChangeFeed<>(new PolicyEventLog(), 1000, db::connect);
+        ChangeFeed<PolicyEvent.Key, PolicyEvent> feed = new ChangeFeed<>(new PolicyEventLog(), 1000, java.time.Duration.ofSeconds(5), db::connect);
         feed.start(Duration.ofSeconds(30));
         try {
             assertThat(feed.ready()).isTrue();

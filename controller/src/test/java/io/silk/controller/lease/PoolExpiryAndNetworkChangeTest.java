@@ -6,6 +6,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
+import io.silk.testing.Eventually;
 import io.silk.testing.TestPostgres;
 import io.silk.controller.testing.WatchClient;
 import io.silk.proto.v1.AcquireRequest;
@@ -38,7 +39,7 @@ class PoolExpiryAndNetworkChangeTest {
     void exhaustedPoolReusesFreeSubnetsFirstThenTheOldestExpired() throws Exception {
         // 10.9.0.0/22 in /24s: three subnets (subnet 0 is never leased).
         try (var replica = ControllerReplica.start(TestPostgres.newDatabase(),
-                "silk.controller.lease.network=10.9.0.0/22", "silk.controller.lease.ttl=2s",
+                "silk.controller.lease.network=10.9.0.0/22", "silk.controller.lease.ttl=4s",
                 "silk.controller.lease.expiry-sweep-interval=100ms")) {
             var stub = replica.operatorStub();
             WatchClient watcher = new WatchClient();
@@ -50,10 +51,11 @@ class PoolExpiryAndNetworkChangeTest {
             Lease b = acquire(stub, "10.0.0.2");
             Thread.sleep(300);
             Lease c = acquire(stub, "10.0.0.3");
+            // Within a's 4 s TTL (three acquires and 600 ms of sleeps): nothing has expired yet.
             assertThat(code(() -> acquire(stub, "10.0.0.4"))).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
             // Expiry is an event, once per lease; expired leases stop being routable but keep their subnet.
-            watcher.awaitRoutable(java.util.Map::isEmpty, Duration.ofSeconds(5));
+            watcher.awaitRoutable(java.util.Map::isEmpty, Duration.ofSeconds(15));
             assertThat(watcher.applied().stream().filter(e -> e.getKind() == LeaseEvent.Kind.EXPIRED)
                     .map(e -> e.getLease().getUnderlayIp())).containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.3");
 
@@ -130,14 +132,23 @@ class PoolExpiryAndNetworkChangeTest {
             for (int i = 1; i <= 20; i++) {
                 acquire(i % 2 == 0 ? a.operatorStub() : b.operatorStub(), "10.0.3." + i);
             }
-            Thread.sleep(2500);
-            try (var c = db.connect(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT count(DISTINCT underlay_ip), count(*) FROM lease_event"
-                         + " WHERE kind = 'EXPIRED'")) {
-                rs.next();
-                assertThat(rs.getInt(1)).isEqualTo(20);
-                assertThat(rs.getInt(2)).as("one EXPIRED event per lease, though both replicas sweep").isEqualTo(20);
-            }
+            Eventually.await("all 20 leases expired", Duration.ofSeconds(15), () -> expiredEvents(db)[0] == 20);
+            // Both replicas sweep every 20 ms: a second event for a lease would come within a sweep or two.
+            Thread.sleep(500);
+            int[] expired = expiredEvents(db);
+            assertThat(expired[0]).isEqualTo(20);
+            assertThat(expired[1]).as("one EXPIRED event per lease, though both replicas sweep").isEqualTo(20);
+        }
+    }
+
+    /** Leases with an EXPIRED event, and EXPIRED events in all. */
+    private static int[] expiredEvents(TestPostgres.Database db) {
+        try (var c = db.connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(DISTINCT underlay_ip), count(*) FROM lease_event WHERE kind = 'EXPIRED'")) {
+            rs.next();
+            return new int[] {rs.getInt(1), rs.getInt(2)};
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

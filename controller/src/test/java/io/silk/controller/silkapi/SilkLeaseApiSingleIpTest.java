@@ -10,6 +10,7 @@ import io.silk.controller.testing.WatchClient;
 import io.silk.proto.v1.Lease;
 import io.silk.proto.v1.ListRequest;
 import io.silk.testing.MutualTlsCurl;
+import io.silk.testing.Eventually;
 import io.silk.testing.TestPostgres;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -197,8 +198,8 @@ class SilkLeaseApiSingleIpTest {
             Thread.sleep(200);
             assertThat(silk.acquireSingle("10.8.5.2").subnet()).isEqualTo("10.61.0.2/32");
             assertThat(silk.acquireSingle("10.8.5.3").subnet()).isEqualTo("10.61.0.3/32");
-            Thread.sleep(2500);
-            assertThat(silk.listed()).as("expired leases are not routable").isEmpty();
+            // Expired (2 s) and swept (every 100 ms): no longer routable.
+            Eventually.await("the three leases expired and not listed", () -> silk.listed().isEmpty());
 
             assertThat(silk.acquireSingle("10.8.5.4").subnet()).as("the oldest expired").isEqualTo("10.61.0.1/32");
             Answer lost = silk.renew(first.body());

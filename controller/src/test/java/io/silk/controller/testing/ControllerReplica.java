@@ -1,7 +1,12 @@
 package io.silk.controller.testing;
 
 import io.silk.testing.TestPostgres;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.silk.controller.ControllerApplication;
@@ -73,9 +78,21 @@ public final class ControllerReplica implements AutoCloseable {
         return ch;
     }
 
+    /**
+     * An operator's stub whose every call has 30 s (a stub's own {@code withDeadlineAfter} is one
+     * instant for all its calls: a stub kept through a slow test would fail every call after it).
+     */
     public LeaseServiceGrpc.LeaseServiceBlockingStub operatorStub() {
-        return LeaseServiceGrpc.newBlockingStub(channel(TestPki.operator())).withDeadlineAfter(30, TimeUnit.SECONDS);
+        return LeaseServiceGrpc.newBlockingStub(channel(TestPki.operator())).withInterceptors(PER_CALL_DEADLINE);
     }
+
+    /** 30 s from the start of each call that has no deadline of its own. */
+    public static final ClientInterceptor PER_CALL_DEADLINE = new ClientInterceptor() {
+        @Override
+        public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
+            return next.newCall(method, options.getDeadline() == null ? options.withDeadlineAfter(30, TimeUnit.SECONDS) : options);
+        }
+    };
 
     public static ManagedChannel channelTo(int port, TestPki.Identity identity) {
         try {
