@@ -1,6 +1,5 @@
 package io.silk.daemon.lease;
 
-import io.silk.testing.Eventually;
 import static io.silk.daemon.Cells.CELL;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -8,6 +7,7 @@ import io.grpc.Status;
 import io.silk.daemon.Cells;
 import io.silk.daemon.MutableClock;
 import io.silk.daemon.TestLeases;
+import io.silk.testing.Eventually;
 import io.silk.daemon.controller.GrpcController;
 import io.silk.daemon.ipam.AddressBook;
 import io.silk.daemon.state.CellState;
@@ -241,7 +241,7 @@ class LeaseKeeperTest {
 
         fake.reachable();
         clock.advance(Duration.ofSeconds(1));
-        io.silk.daemon.Eventually.await("a renew succeeds once the controller is back", keeper::establish);
+        Eventually.await("a renew succeeds once the controller is back", keeper::establish);
         assertThat(keeper.problem()).isNull();
         assertThat(keeper.lease()).isEqualTo(held);
     }

@@ -1,8 +1,7 @@
 package io.silk.daemon.lease;
 
-import io.silk.testing.Eventually;
 import static io.silk.daemon.Cells.CELL;
-import static io.silk.daemon.Eventually.await;
+import static io.silk.testing.Eventually.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.Status;

@@ -1,7 +1,6 @@
 package io.silk.daemon.state;
 
-import io.silk.testing.Eventually;
-import static io.silk.daemon.Eventually.await;
+import static io.silk.testing.Eventually.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,7 +1,6 @@
 package io.silk.daemon.watch;
 
-import io.silk.testing.Eventually;
-import static io.silk.daemon.Eventually.await;
+import static io.silk.testing.Eventually.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.silk.daemon.controller.Controller;
