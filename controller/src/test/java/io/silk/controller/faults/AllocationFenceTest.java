@@ -42,6 +42,12 @@ class AllocationFenceTest {
     /** The cells' renew interval in this test: the window is longer, as the docs ask. */
     static final Duration RENEW_INTERVAL = Duration.ofSeconds(2);
     static final Duration WINDOW = Duration.ofSeconds(4);
+    /**
+     * An old cell's renew deadline. The window must cover the longest time between two renews of a
+     * cell, a call that runs out its deadline and the retry included (configuration.md,
+     * fence-window): 2 s + 1 s + 0.1 s here, as 36 s + 5 s + backoff under the 60 s default.
+     */
+    static final Duration RENEW_DEADLINE = Duration.ofSeconds(1);
 
     record Held(String cell, String subnet, String mac) {}
 
@@ -66,7 +72,9 @@ class AllocationFenceTest {
             }
             Outcome outcome = rush(leases, old, oldDatabase);
 
-            assertThat(outcome.displaced).as("old cells whose renew was refused: %s", outcome.displaced).isEmpty();
+            assertThat(outcome.displaced).as("old cells whose renew was refused: %s; fence: %s; their earlier refusals: %s; all old cells' refusals: %s",
+                    outcome.displaced, fence(replica, "GET"), outcome.displaced.keySet().stream().map(outcome.renewTrail::get).toList(),
+                    outcome.renewErrors).isEmpty();
             assertThat(outcome.fencedRefusals.get()).as("new cells were held back").isPositive();
             assertThat(outcome.newSubnets).as("new cells served; the others' last errors: %s; all errors: %s", outcome.lastError, outcome.errors).hasSize(NEW);
             Set<String> oldSubnets = new HashSet<>(old.stream().map(Held::subnet).toList());
@@ -207,6 +215,9 @@ class AllocationFenceTest {
         final AtomicReference<Instant> firstNewServed = new AtomicReference<>();
         final Map<String, String> lastError = new ConcurrentHashMap<>();
         final Map<String, Integer> errors = new ConcurrentHashMap<>();
+        /** Old cells' refused renews, by kind, and each cell's refusals in order: what kept a cell from renewing. */
+        final Map<String, Integer> renewErrors = new ConcurrentHashMap<>();
+        final Map<String, java.util.Queue<String>> renewTrail = new ConcurrentHashMap<>();
     }
 
     /**
@@ -247,15 +258,22 @@ class AllocationFenceTest {
                 while (System.nanoTime() < deadline && o.newSubnets.size() < NEW) {
                     sleep(next);
                     next = RENEW_INTERVAL.toMillis();
+                    Instant sent = Instant.now();
                     try {
-                        var r = leases.withDeadlineAfter(5, TimeUnit.SECONDS).renew(RenewRequest.newBuilder().setDatabaseId(databaseId).setLease(Lease.newBuilder()
+                        var r = leases.withDeadlineAfter(RENEW_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).renew(RenewRequest.newBuilder().setDatabaseId(databaseId).setLease(Lease.newBuilder()
                                 .setUnderlayIp(h.cell()).setOverlaySubnet(h.subnet()).setOverlayHardwareAddr(h.mac())).build());
                         databaseId = r.getDatabaseId();
                     } catch (StatusRuntimeException e) {
                         if (e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
-                            o.displaced.put(h.cell(), e.getStatus().getDescription());
+                            o.displaced.put(h.cell(), sent + " +" + Duration.between(sent, Instant.now()).toMillis() + " ms "
+                                    + e.getStatus().getDescription());
                             return;
                         }
+                        o.renewErrors.merge(e.getStatus().getCode() + ": " + String.valueOf(e.getStatus().getDescription())
+                                .replaceAll("[0-9]", "#"), 1, Integer::sum);
+                        o.renewTrail.computeIfAbsent(h.cell(), k -> new java.util.concurrent.ConcurrentLinkedQueue<>())
+                                .add(sent + " +" + Duration.between(sent, Instant.now()).toMillis() + " ms " + e.getStatus().getCode()
+                                        + " " + e.getStatus().getDescription());
                         next = 100; // UNAVAILABLE while the replica sets the new database up: retry soon
                     }
                 }
