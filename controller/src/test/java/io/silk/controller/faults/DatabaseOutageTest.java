@@ -13,27 +13,17 @@ import io.silk.controller.lease.LeaseHousekeeping;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.LeaseServiceGrpc;
-import io.silk.testing.TestPostgres;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
+import io.silk.testing.StoppablePostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /** The database is away when a replica starts, or for a long while under load: the replica waits it out and is back at once. */
 class DatabaseOutageTest {
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 
     private static int readiness(ControllerReplica replica) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
@@ -43,46 +33,36 @@ class DatabaseOutageTest {
 
     @Test
     void aReplicaStartedWhileItsDatabaseIsDownStartsNotReadyAndServesOnceTheDatabaseAnswers() throws Exception {
-        Path dataDir = Files.createTempDirectory("silk-pg-late");
-        int port = freePort();
-        var db = new TestPostgres.Database("jdbc:postgresql://127.0.0.1:" + port + "/postgres", "postgres", "postgres");
-        EmbeddedPostgres pg = null;
-        try (var replica = ControllerReplica.start(db, "spring.datasource.hikari.connection-timeout=500")) {
+        try (StoppablePostgres pg = StoppablePostgres.reserve("silk-pg-late");
+                var replica = ControllerReplica.start(pg.database(), "spring.datasource.hikari.connection-timeout=500")) {
             var stub = replica.operatorStub();
             assertThat(readiness(replica)).as("not ready without a database").isEqualTo(503);
             StatusRuntimeException refused = acquireRefused(stub, "10.3.0.1");
             assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
             assertThat(refused.getStatus().getDescription()).contains("retry").doesNotContain("(null)");
 
-            pg = TestPostgres.start(dataDir, port);
+            pg.start();
             String subnet = acquireWithin(stub, "10.3.0.1", 10_000);
             assertThat(subnet).startsWith("10.255.");
             assertThat(readiness(replica)).isEqualTo(200);
-        } finally {
-            if (pg != null) {
-                pg.close();
-            }
         }
     }
 
     @Test
     void afterALongOutageWritesResumeWithinASecondAndTheSweepLogsOneLineWithoutStackTraces() throws Exception {
-        Path dataDir = Files.createTempDirectory("silk-pg-long");
-        int port = freePort();
-        EmbeddedPostgres pg = TestPostgres.start(dataDir, port);
-        var db = new TestPostgres.Database(pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres");
+        StoppablePostgres pg = StoppablePostgres.reserve("silk-pg-long").start();
         ListAppender<ILoggingEvent> logs = new ListAppender<>();
         logs.start();
         Logger sweepLog = (Logger) LoggerFactory.getLogger(LeaseHousekeeping.class);
         Logger statusLog = (Logger) LoggerFactory.getLogger(StatusMapping.class);
-        try (var replica = ControllerReplica.start(db, "spring.datasource.hikari.connection-timeout=500",
+        try (pg; var replica = ControllerReplica.start(pg.database(), "spring.datasource.hikari.connection-timeout=500",
                 "silk.controller.lease.expiry-sweep-interval=200ms")) {
             var stub = replica.operatorStub();
             acquireWithin(stub, "10.3.1.1", 5_000);
             sweepLog.addAppender(logs);
             statusLog.addAppender(logs);
 
-            pg.close();
+            pg.stop();
             // Long enough for the pool's own reconnect backoff to reach its 5 s cap, with callers retrying all along.
             long outageEnds = System.nanoTime() + TimeUnit.SECONDS.toNanos(12);
             while (System.nanoTime() < outageEnds) {
@@ -93,7 +73,7 @@ class DatabaseOutageTest {
                 Thread.sleep(100);
             }
 
-            pg = TestPostgres.start(dataDir, port);
+            pg.start();
             long answering = System.nanoTime();
             acquireWithin(stub, "10.3.1.2", 10_000);
             long recoveredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - answering);
@@ -106,7 +86,6 @@ class DatabaseOutageTest {
         } finally {
             sweepLog.detachAppender(logs);
             statusLog.detachAppender(logs);
-            pg.close();
         }
     }
 

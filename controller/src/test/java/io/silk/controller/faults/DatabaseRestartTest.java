@@ -6,14 +6,10 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.silk.controller.testing.ControllerReplica;
 import io.silk.controller.testing.TestPki;
-import io.silk.testing.TestPostgres;
+import io.silk.testing.StoppablePostgres;
 import io.silk.controller.testing.WatchClient;
 import io.silk.proto.v1.AcquireRequest;
 import io.silk.proto.v1.Lease;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -23,14 +19,8 @@ class DatabaseRestartTest {
 
     @Test
     void callersGetUnavailableWhileTheDatabaseIsDownAndNothingIsLost() throws Exception {
-        Path dataDir = Files.createTempDirectory("silk-pg-restart");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        EmbeddedPostgres pg = TestPostgres.start(dataDir, port);
-        var db = new TestPostgres.Database(pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres");
-        try (var replica = ControllerReplica.start(db, "spring.datasource.hikari.connection-timeout=1000")) {
+        try (StoppablePostgres pg = StoppablePostgres.reserve("silk-pg-restart").start();
+                var replica = ControllerReplica.start(pg.database(), "spring.datasource.hikari.connection-timeout=1000")) {
             var stub = replica.operatorStub();
             Lease before = stub.acquire(AcquireRequest.newBuilder().setUnderlayIp("10.0.0.1").build()).getLease();
             WatchClient watcher = new WatchClient();
@@ -38,7 +28,7 @@ class DatabaseRestartTest {
             watcher.awaitEstablished(Duration.ofSeconds(10));
             watcher.awaitRoutable(m -> m.containsKey("10.0.0.1"), Duration.ofSeconds(5));
 
-            pg.close();
+            pg.stop();
             try {
                 stub.withDeadlineAfter(20, TimeUnit.SECONDS)
                         .acquire(AcquireRequest.newBuilder().setUnderlayIp("10.0.0.2").build());
@@ -48,7 +38,7 @@ class DatabaseRestartTest {
                 assertThat(e.getStatus().getDescription()).contains("database unavailable", "retry");
             }
 
-            pg = TestPostgres.start(dataDir, port);
+            pg.start();
             Lease after = null;
             long deadline = System.currentTimeMillis() + 30_000;
             while (after == null) {
@@ -67,8 +57,6 @@ class DatabaseRestartTest {
             assertThat(after.getOverlaySubnet()).isNotEqualTo(before.getOverlaySubnet());
             watcher.awaitRoutable(m -> m.containsKey("10.0.0.2"), Duration.ofSeconds(10));
             watcher.cancel();
-        } finally {
-            pg.close();
         }
     }
 }

@@ -87,7 +87,7 @@ public final class ControllerReplica implements AutoCloseable {
     }
 
     /** 30 s from the start of each call that has no deadline of its own. */
-    public static final ClientInterceptor PER_CALL_DEADLINE = new ClientInterceptor() {
+    private static final ClientInterceptor PER_CALL_DEADLINE = new ClientInterceptor() {
         @Override
         public <Q, A> ClientCall<Q, A> interceptCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
             return next.newCall(method, options.getDeadline() == null ? options.withDeadlineAfter(30, TimeUnit.SECONDS) : options);

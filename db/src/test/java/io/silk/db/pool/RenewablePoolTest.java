@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariConfig;
+import io.silk.testing.Eventually;
+import io.silk.testing.StoppablePostgres;
 import io.silk.testing.TestPostgres;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
@@ -23,24 +21,11 @@ class RenewablePoolTest {
 
     @Test
     void aPoolLeftWithoutConnectionsRenewsItselfOnceTheDatabaseAnswers() throws Exception {
-        Path dataDir = Files.createTempDirectory("silk-pool");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        EmbeddedPostgres pg = TestPostgres.start(dataDir, port);
-        HikariConfig config = RenewablePool.settings("pool-test", pg.getJdbcUrl("postgres", "postgres"), "postgres", "postgres");
-        config.setConnectionTimeout(500);
-        // Hikari's own creator would also reconnect, when its backoff allows, to refill idle
-        // connections, and could beat the probe to it (then nothing is renewed and the check below
-        // cannot tell). Without idle connections to keep, it connects only for a waiting caller, and
-        // once the callers stop, the probe is the only way back: the check is of the probe alone.
-        config.setMinimumIdle(0);
-        try (RenewablePool pool = new RenewablePool(config)) {
+        try (StoppablePostgres pg = StoppablePostgres.reserve("silk-pool").start(); RenewablePool pool = new RenewablePool(settings(pg))) {
             query(pool);
             String first = pool.current().getPoolName();
 
-            pg.close();
+            pg.stop();
             // Callers keep asking while the database is away, long enough for Hikari's backoff to grow.
             long outageEnds = System.nanoTime() + TimeUnit.SECONDS.toNanos(6);
             while (System.nanoTime() < outageEnds) {
@@ -48,16 +33,22 @@ class RenewablePoolTest {
             }
             assertThat(pool.current().getPoolName()).as("not renewed while the database is away").isEqualTo(first);
 
-            pg = TestPostgres.start(dataDir, port);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (pool.current().getPoolName().equals(first) && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            assertThat(pool.current().getPoolName()).as("renewed by its own probe").isNotEqualTo(first);
+            pg.start();
+            Eventually.await("the pool renewed by its own probe", () -> !pool.current().getPoolName().equals(first));
             query(pool);
-        } finally {
-            pg.close();
         }
+    }
+
+    private static HikariConfig settings(StoppablePostgres pg) {
+        TestPostgres.Database db = pg.database();
+        HikariConfig config = RenewablePool.settings("pool-test", db.url(), db.user(), db.password());
+        config.setConnectionTimeout(500);
+        // Hikari's own creator would also reconnect, when its backoff allows, to refill idle
+        // connections, and could beat the probe to it (then nothing is renewed and the check
+        // cannot tell). Without idle connections to keep, it connects only for a waiting caller, and
+        // once the callers stop, the probe is the only way back: the check is of the probe alone.
+        config.setMinimumIdle(0);
+        return config;
     }
 
     private static void query(RenewablePool pool) throws SQLException {
